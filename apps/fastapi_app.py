@@ -1,0 +1,68 @@
+"""The predictor on FastAPI: ``uvicorn apps.fastapi_app:app``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from apps.contract import CONTENT_TOO_LARGE, MAX_BODY_BYTES, Passenger, PassengerQuery, Prediction, validation_errors
+from apps.model import Prediction as PredictionDict
+from apps.model import model_from_env
+
+predict = model_from_env()
+app = FastAPI(title="Titanic survival predictor", version="1.0.0", strict_content_type=False)
+
+
+class DeclaredBodyLimit:
+    """Answer a declared Content-Length over the limit with the API's JSON 413.
+
+    The routes' own ``max_body_size`` catches streamed bodies, but answers declared ones in plain text.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for name, value in scope["headers"]:
+                if name == b"content-length" and value.isdigit() and int(value) > MAX_BODY_BYTES:
+                    response = JSONResponse(CONTENT_TOO_LARGE.body, status_code=CONTENT_TOO_LARGE.status)
+                    return await response(scope, receive, send)
+        await self.app(scope, receive, send)
+
+
+app.add_middleware(DeclaredBodyLimit)
+# Documented, not enforced: like the Flask and Tornado apps, the answer is serialised without re-validation.
+PREDICTION: dict[int | str, dict[str, Any]] = {200: {"model": Prediction, "description": "The prediction"}}
+BODY_RESPONSES = {**PREDICTION, 413: {"description": "Body over 64 KiB"}, 400: {"description": "Body not decodable"}}
+
+
+@app.exception_handler(RequestValidationError)
+async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+    return JSONResponse(validation_errors(list(error.errors())), status_code=422)
+
+
+@app.get("/health")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@app.get("/predict", response_model=None, responses=PREDICTION)
+async def predict_from_query(passenger: Annotated[PassengerQuery, Query()]) -> PredictionDict:
+    return predict(passenger.age, passenger.sex)
+
+
+@app.put("/predict", response_model=None, responses=BODY_RESPONSES, max_body_size=MAX_BODY_BYTES)
+@app.post("/predict", response_model=None, responses=BODY_RESPONSES, max_body_size=MAX_BODY_BYTES)
+async def predict_from_body(passenger: Passenger) -> PredictionDict:
+    return predict(passenger.age, passenger.sex)
+
+
+if __name__ == "__main__":  # python -m apps.fastapi_app > apps/openapi.json: the contract the other apps serve
+    import json
+
+    print(json.dumps(app.openapi(), indent=2))

@@ -1,0 +1,68 @@
+"""The predictor on Flask: ``gunicorn apps.flask_app:app``."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from apps.contract import (
+    CONTENT_TOO_LARGE,
+    JSON_CONTENT_TYPE,
+    MAX_BODY_BYTES,
+    ContractError,
+    openapi_document,
+    passenger_from_body,
+    passenger_from_query,
+    to_json,
+)
+from apps.model import model_from_env
+
+predict = model_from_env()
+app = Flask(__name__)
+# One byte over the limit: Werkzeug stops reading a chunked body at this size without an error,
+# and passenger_from_body answers 413 for anything longer than MAX_BODY_BYTES.
+app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES + 1
+OPENAPI = openapi_document()
+
+
+def json_response(content: Any, status: int = 200) -> Response:
+    body = content if isinstance(content, bytes) else to_json(content)
+    return Response(body, status=status, mimetype=JSON_CONTENT_TYPE)
+
+
+@app.errorhandler(ContractError)
+def contract_error(error: ContractError) -> Response:
+    return json_response(error.body, error.status)
+
+
+@app.errorhandler(HTTPException)
+def http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    if status == CONTENT_TOO_LARGE.status:
+        return json_response(CONTENT_TOO_LARGE.body, status)
+    return json_response({"detail": HTTPStatus(status).phrase}, status)
+
+
+@app.get("/health")
+def health() -> Response:
+    return json_response({"status": "ok"})
+
+
+@app.get("/openapi.json")
+def openapi() -> Response:
+    return json_response(OPENAPI)
+
+
+@app.get("/predict")
+def predict_from_query() -> Response:
+    passenger = passenger_from_query(dict(request.args.items(multi=True)))
+    return json_response(predict(passenger.age, passenger.sex))
+
+
+@app.route("/predict", methods=["PUT", "POST"])
+def predict_from_body() -> Response:
+    passenger = passenger_from_body(request.get_data(cache=False), request.headers.get("Content-Type"))
+    return json_response(predict(passenger.age, passenger.sex))

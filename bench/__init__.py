@@ -1,0 +1,1 @@
+"""titanic-bench: the harness that measures the three apps in ``apps/``."""

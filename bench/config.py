@@ -1,0 +1,119 @@
+"""The run configuration: typed, with defaults in ``defaults.toml`` beside this file.
+
+Layers, lowest first: ``defaults.toml``, its ``[quick]`` table when ``quick`` is set, a ``--config``
+TOML file, then command-line flags. ``load_config`` returns the effective ``BenchConfig``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from apps.model import MODEL_NAMES
+from bench.errors import BenchError
+
+DEFAULTS_PATH = Path(__file__).with_name("defaults.toml")
+FRAMEWORKS = ("fastapi", "flask", "tornado")
+ENDPOINTS = ("get", "put")
+
+Endpoint = Literal["get", "put"]
+
+
+class BenchConfig(BaseModel):
+    """Every setting of a run. Unknown keys are refused, so a typo never passes silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    frameworks: list[Literal["fastapi", "flask", "tornado"]] = Field(min_length=1)
+    endpoints: list[Endpoint] = Field(min_length=1)
+    model: str
+    users: int = Field(ge=1)
+    duration: float = Field(gt=0)
+    warmup: float = Field(ge=0)
+    repeats: int = Field(ge=1)
+    server_cpus: list[int] = Field(min_length=1)
+    client_cpus: list[int] = Field(min_length=1)
+    workers: int = Field(ge=1)
+    flask_worker_class: Literal["sync", "gthread"]
+    host: str
+    port: int = Field(ge=0, le=65535)
+    user_class: Literal["fasthttp"]
+    health_timeout: float = Field(gt=0)
+    results_dir: Path
+    reports_dir: Path
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, model: str) -> str:
+        if model not in MODEL_NAMES:
+            raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODEL_NAMES)}")
+        return model
+
+    @field_validator("frameworks", "endpoints")
+    @classmethod
+    def _no_repeats(cls, names: list[str]) -> list[str]:
+        if len(set(names)) != len(names):
+            raise ValueError("names must not repeat")
+        return names
+
+    @field_validator("server_cpus", "client_cpus")
+    @classmethod
+    def _cpus_exist(cls, cpus: list[int]) -> list[int]:
+        available = os.sched_getaffinity(0)
+        missing = sorted(set(cpus) - available)
+        if missing:
+            raise ValueError(f"CPU {missing} not available here (available: {sorted(available)})")
+        return sorted(set(cpus))
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def parse_cpus(text: str) -> list[int]:
+    """Parse a CPU list such as ``0``, ``0,2`` or ``0-3``."""
+    cpus: list[int] = []
+    try:
+        for part in text.split(","):
+            low, _, high = part.strip().partition("-")
+            cpus.extend(range(int(low), int(high or low) + 1))
+    except ValueError:
+        raise BenchError(f"bad CPU list {text!r}: expected for example 0 or 0,2 or 0-3") from None
+    return cpus
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise BenchError(f"config file not found: {path}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise BenchError(f"config file {path} is not valid TOML: {error}") from None
+
+
+def load_config(
+    config_file: Path | None = None, quick: bool = False, overrides: dict[str, Any] | None = None
+) -> BenchConfig:
+    """The effective configuration from the layers described in the module docstring."""
+    settings = _read_toml(DEFAULTS_PATH)
+    quick_settings = settings.pop("quick")
+    if quick:
+        settings.update(quick_settings)
+    if config_file is not None:
+        settings.update(_read_toml(config_file))
+    settings.update({key: value for key, value in (overrides or {}).items() if value is not None})
+    return validate_config(settings)
+
+
+def validate_config(settings: dict[str, Any]) -> BenchConfig:
+    """A ``BenchConfig`` from plain settings, or one readable line saying what is wrong."""
+    try:
+        return BenchConfig.model_validate(settings)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "config"
+        raise BenchError(f"bad setting {where}: {first['msg']}") from None

@@ -1,0 +1,238 @@
+"""Named server configurations and their lifecycle: command line, start (pinned), health, verify, stop.
+
+This is the only place that starts an app, for ``bench serve`` and for ``bench run`` alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import IO, Literal
+
+import psutil
+
+from apps.contract import to_json
+from apps.model import MODEL_ENV_VAR, load_model
+from bench.errors import BenchError
+
+STOP_TIMEOUT = 5.0
+VERIFY_AGE: int = 8
+VERIFY_SEX: Literal["M", "F"] = "M"
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    """What to start: an app, its model, where it listens, and how its production server runs it."""
+
+    framework: str
+    model: str = "rule"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    flask_worker_class: str = "sync"
+    cpus: tuple[int, ...] = ()
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def server_command(self) -> list[str]:
+        """The production server's command line, without CPU pinning."""
+        python = sys.executable
+        workers = str(self.workers)
+        if self.framework == "fastapi":
+            return [
+                python,
+                "-m",
+                "uvicorn",
+                "apps.fastapi_app:app",
+                "--host",
+                self.host,
+                "--port",
+                str(self.port),
+                "--workers",
+                workers,
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ]
+        if self.framework == "flask":
+            return [
+                python,
+                "-m",
+                "gunicorn",
+                "apps.flask_app:app",
+                "--bind",
+                f"{self.url.removeprefix('http://')}",
+                "--workers",
+                workers,
+                "--worker-class",
+                self.flask_worker_class,
+                "--log-level",
+                "warning",
+            ]
+        if self.framework == "tornado":
+            return [
+                python,
+                "-m",
+                "apps.tornado_app",
+                "--host",
+                self.host,
+                "--port",
+                str(self.port),
+                "--workers",
+                workers,
+            ]
+        raise BenchError(f"unknown framework {self.framework!r}; choose fastapi, flask or tornado")
+
+    def command(self) -> list[str]:
+        """The exact command line started, pinned with ``taskset`` when CPUs are given."""
+        return pinned(self.server_command(), self.cpus)
+
+
+def pinned(command: list[str], cpus: tuple[int, ...] | list[int]) -> list[str]:
+    """Prefix ``command`` with ``taskset`` so it and every process it forks stay on ``cpus``."""
+    if not cpus:
+        return command
+    taskset = shutil.which("taskset")
+    if taskset is None:
+        raise BenchError("taskset (util-linux) is needed to pin processes to CPUs and was not found")
+    return [taskset, "-c", ",".join(map(str, cpus)), *command]
+
+
+def free_port(host: str) -> int:
+    """An ephemeral port that is free on ``host`` right now."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise BenchError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+
+
+def http_get(url: str, timeout: float = 2.0) -> tuple[int, str, bytes]:
+    """Status, Content-Type and body of a GET, without raising on 4xx/5xx."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.headers.get("Content-Type", ""), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Content-Type", ""), error.read()
+
+
+def http_put_json(url: str, payload: object, timeout: float = 2.0) -> tuple[int, str, bytes]:
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="PUT")
+    request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.headers.get("Content-Type", ""), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Content-Type", ""), error.read()
+
+
+def verify(url: str, model: str, endpoint: str) -> None:
+    """Check one answer against the model computed here; raise before any load if it is wrong."""
+    expected = to_json(load_model(model)(VERIFY_AGE, VERIFY_SEX))
+    if endpoint == "get":
+        status, content_type, body = http_get(f"{url}/predict?age={VERIFY_AGE}&sex={VERIFY_SEX}")
+    else:
+        status, content_type, body = http_put_json(f"{url}/predict", {"age": VERIFY_AGE, "sex": VERIFY_SEX})
+    if (status, content_type, body) != (200, "application/json", expected):
+        raise BenchError(
+            f"verify failed for {endpoint.upper()} {url}/predict: expected 200 application/json {expected.decode()}, "
+            f"got {status} {content_type} {body[:200].decode(errors='replace')}"
+        )
+
+
+@dataclass
+class Server:
+    """A running server process tree. Use as a context manager: it is always stopped on exit."""
+
+    spec: ServerSpec
+    log: IO[bytes] | None = None
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    def start(self, health_timeout: float = 20.0) -> Server:
+        ensure_port_free(self.spec.host, self.spec.port)
+        env = {**os.environ, MODEL_ENV_VAR: self.spec.model}
+        output = self.log if self.log is not None else None
+        self.process = subprocess.Popen(
+            self.spec.command(), env=env, stdout=output, stderr=output, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+        try:
+            self.wait_healthy(health_timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            try:
+                if http_get(f"{self.spec.url}/health", timeout=1.0)[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise BenchError(f"{self.spec.framework} did not answer {self.spec.url}/health within {timeout:g} s")
+
+    def check_alive(self) -> None:
+        if self.process is not None and self.process.poll() is not None:
+            raise BenchError(f"{self.spec.framework} server exited with code {self.process.returncode}")
+
+    def tree(self) -> list[psutil.Process]:
+        """The server's processes: the top one and every descendant still running."""
+        if self.process is None:
+            return []
+        try:
+            top = psutil.Process(self.process.pid)
+            return [top, *top.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def stop(self) -> None:
+        """SIGTERM the whole process group, SIGKILL what is left after a grace period, and check."""
+        if self.process is None:
+            return
+        processes = self.tree()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        _, alive = psutil.wait_procs(processes, timeout=STOP_TIMEOUT)
+        for process in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        _, alive = psutil.wait_procs(alive, timeout=STOP_TIMEOUT)
+        self.process.wait(timeout=STOP_TIMEOUT)
+        self.process = None
+        if alive:
+            raise BenchError(f"{self.spec.framework} left processes running: {[p.pid for p in alive]}")
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()

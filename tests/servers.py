@@ -1,0 +1,45 @@
+"""Start apps the way a user does, ``python -m bench serve``, and account for every process started."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psutil
+
+STARTED_PIDS: set[int] = set()
+
+
+@contextmanager
+def served(framework: str, *options: str, timeout: float = 30.0) -> Iterator[str]:
+    """Yield the URL of ``framework`` served on a free loopback port; stop it and check it is gone."""
+    command = [sys.executable, "-m", "bench", "serve", framework, "--port", "0", *options]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    STARTED_PIDS.add(process.pid)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if "serving on" not in line:
+            process.kill()
+            raise AssertionError(f"{framework} did not start: {line}{process.communicate(timeout=timeout)[1]}")
+        STARTED_PIDS.update(child.pid for child in psutil.Process(process.pid).children(recursive=True))
+        yield line.split("serving on ", 1)[1].split()[0]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=timeout)
+
+
+def leftover_processes() -> list[psutil.Process]:
+    """Processes this test session started that are still running."""
+    alive = []
+    for pid in STARTED_PIDS:
+        try:
+            process = psutil.Process(pid)
+            if process.status() != psutil.STATUS_ZOMBIE:
+                alive.append(process)
+        except psutil.NoSuchProcess:
+            pass
+    return alive

@@ -1,0 +1,244 @@
+"""The API contract, checked over HTTP against each app under its real server (``bench serve``).
+
+Every case has its expected status and body; every app must also give byte-identical answers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from apps.contract import MAX_BODY_BYTES
+from tests.servers import served
+
+FRAMEWORKS = ("fastapi", "flask", "tornado")
+NOT_INT = "Input should be a valid integer"
+PARSE_INT = "Input should be a valid integer, unable to parse string as an integer"
+NOT_OBJECT = "Input should be a valid dictionary or object to extract fields from"
+
+
+def invalid(*errors: tuple[str, list[Any], str]) -> dict[str, Any]:
+    return {"detail": [{"type": kind, "loc": loc, "msg": msg} for kind, loc, msg in errors]}
+
+
+def missing(*loc: Any) -> tuple[str, list[Any], str]:
+    return ("missing", list(loc), "Field required")
+
+
+def bad_sex(where: str) -> tuple[str, list[Any], str]:
+    return ("literal_error", [where, "sex"], "Input should be 'M' or 'F'")
+
+
+def too_old(where: str) -> tuple[str, list[Any], str]:
+    return ("less_than_equal", [where, "age"], "Input should be less than or equal to 120")
+
+
+def too_young(where: str) -> tuple[str, list[Any], str]:
+    return ("greater_than_equal", [where, "age"], "Input should be greater than or equal to 0")
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    method: str
+    path: str
+    status: int
+    body: dict[str, Any]
+    data: bytes | str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    chunked: bool = False
+
+    def send(self, base_url: str) -> requests.Response:
+        data: Any = self.data
+        if self.chunked and isinstance(self.data, bytes):
+            payload = self.data
+            data = (payload[i : i + 8192] for i in range(0, len(payload), 8192))
+        return requests.request(self.method, base_url + self.path, data=data, headers=self.headers, timeout=10)
+
+
+def put(name: str, data: bytes | str | None, status: int, body: dict[str, Any], **options: Any) -> Case:
+    return Case(name, "PUT", "/predict", status, body, data=data, **options)
+
+
+JSON = {"Content-Type": "application/json"}
+CASES = [
+    # the seed's own client calls
+    Case("seed GET query string", "GET", "/predict?age=10&sex=M", 200, {"survived": 0}),
+    put("seed PUT data=json.dumps, no Content-Type", json.dumps({"age": 10, "sex": "F"}), 200, {"survived": 1}),
+    # good requests
+    Case("GET child boy survives", "GET", "/predict?age=9&sex=M", 200, {"survived": 1}),
+    Case("GET woman survives", "GET", "/predict?age=40&sex=F", 200, {"survived": 1}),
+    Case("GET age 0", "GET", "/predict?age=0&sex=M", 200, {"survived": 1}),
+    Case("GET age 120", "GET", "/predict?age=120&sex=M", 200, {"survived": 0}),
+    Case("GET parameters in other order", "GET", "/predict?sex=F&age=70", 200, {"survived": 1}),
+    Case("GET repeated parameter: last wins", "GET", "/predict?age=50&age=5&sex=M", 200, {"survived": 1}),
+    put("PUT with JSON Content-Type", '{"age": 30, "sex": "M"}', 200, {"survived": 0}, headers=JSON),
+    put(
+        "PUT JSON with charset",
+        '{"age": 3, "sex": "M"}',
+        200,
+        {"survived": 1},
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    ),
+    put(
+        "PUT +json media type",
+        '{"age": 30, "sex": "F"}',
+        200,
+        {"survived": 1},
+        headers={"Content-Type": "application/vnd.titanic+json"},
+    ),
+    Case("POST same as PUT", "POST", "/predict", 200, {"survived": 1}, data='{"age": 5, "sex": "M"}', headers=JSON),
+    put("PUT fields in other order", '{"sex": "M", "age": 11}', 200, {"survived": 0}),
+    Case("GET health", "GET", "/health", 200, {"status": "ok"}),
+    # bad query strings
+    Case("GET no parameters", "GET", "/predict", 422, invalid(missing("query", "age"), missing("query", "sex"))),
+    Case("GET missing sex", "GET", "/predict?age=10", 422, invalid(missing("query", "sex"))),
+    Case("GET missing age", "GET", "/predict?sex=F", 422, invalid(missing("query", "age"))),
+    Case(
+        "GET age not a number",
+        "GET",
+        "/predict?age=ten&sex=F",
+        422,
+        invalid(("int_parsing", ["query", "age"], PARSE_INT)),
+    ),
+    Case(
+        "GET age fractional",
+        "GET",
+        "/predict?age=10.5&sex=F",
+        422,
+        invalid(("int_parsing", ["query", "age"], PARSE_INT)),
+    ),
+    Case("GET age negative", "GET", "/predict?age=-1&sex=F", 422, invalid(too_young("query"))),
+    Case("GET age above 120", "GET", "/predict?age=121&sex=F", 422, invalid(too_old("query"))),
+    Case("GET age empty", "GET", "/predict?age=&sex=F", 422, invalid(("int_parsing", ["query", "age"], PARSE_INT))),
+    Case("GET sex lower case", "GET", "/predict?age=10&sex=m", 422, invalid(bad_sex("query"))),
+    Case("GET sex spelled out", "GET", "/predict?age=10&sex=female", 422, invalid(bad_sex("query"))),
+    Case("GET unicode sex", "GET", "/predict?age=10&sex=%C3%89", 422, invalid(bad_sex("query"))),
+    Case(
+        "GET extra parameter",
+        "GET",
+        "/predict?age=10&sex=F&class=1",
+        422,
+        invalid(("extra_forbidden", ["query", "class"], "Extra inputs are not permitted")),
+    ),
+    Case(
+        "GET both fields bad",
+        "GET",
+        "/predict?age=x&sex=x",
+        422,
+        invalid(("int_parsing", ["query", "age"], PARSE_INT), bad_sex("query")),
+    ),
+    # bad bodies
+    put("PUT empty body", "", 422, invalid(missing("body"))),
+    put("PUT malformed JSON", '{"age": 10,', 422, invalid(("json_invalid", ["body", 11], "JSON decode error"))),
+    put("PUT not JSON at all", "age=10&sex=F", 422, invalid(("json_invalid", ["body", 0], "JSON decode error"))),
+    put("PUT JSON array", '[10, "F"]', 422, invalid(("model_attributes_type", ["body"], NOT_OBJECT))),
+    put("PUT JSON string", '"hello"', 422, invalid(("model_attributes_type", ["body"], NOT_OBJECT))),
+    put("PUT JSON null", "null", 422, invalid(("model_attributes_type", ["body"], NOT_OBJECT))),
+    put("PUT empty object", "{}", 422, invalid(missing("body", "age"), missing("body", "sex"))),
+    put("PUT missing sex", '{"age": 10}', 422, invalid(missing("body", "sex"))),
+    put(
+        "PUT extra field",
+        '{"age": 10, "sex": "F", "fare": 7.25}',
+        422,
+        invalid(("extra_forbidden", ["body", "fare"], "Extra inputs are not permitted")),
+    ),
+    put("PUT age as string", '{"age": "10", "sex": "F"}', 422, invalid(("int_type", ["body", "age"], NOT_INT))),
+    put("PUT age as float", '{"age": 10.0, "sex": "F"}', 422, invalid(("int_type", ["body", "age"], NOT_INT))),
+    put("PUT age as boolean", '{"age": true, "sex": "F"}', 422, invalid(("int_type", ["body", "age"], NOT_INT))),
+    put("PUT age null", '{"age": null, "sex": "F"}', 422, invalid(("int_type", ["body", "age"], NOT_INT))),
+    put("PUT age huge", '{"age": 100000000000000000000000, "sex": "F"}', 422, invalid(too_old("body"))),
+    put("PUT age negative", '{"age": -5, "sex": "M"}', 422, invalid(too_young("body"))),
+    put("PUT sex wrong", '{"age": 10, "sex": "X"}', 422, invalid(bad_sex("body"))),
+    put("PUT sex as number", '{"age": 10, "sex": 1}', 422, invalid(bad_sex("body"))),
+    put(
+        "PUT wrong Content-Type",
+        '{"age": 10, "sex": "F"}',
+        422,
+        invalid(("model_attributes_type", ["body"], NOT_OBJECT)),
+        headers={"Content-Type": "text/plain"},
+    ),
+    put("PUT body not UTF-8", b'{"age": 1, "sex": "\xff"}', 400, {"detail": "There was an error parsing the body"}),
+    put("PUT body over 64 KiB", b" " * (MAX_BODY_BYTES + 1), 413, {"detail": "Content Too Large"}),
+    put(
+        "PUT chunked body over 64 KiB", b" " * (MAX_BODY_BYTES + 1), 413, {"detail": "Content Too Large"}, chunked=True
+    ),
+    put(
+        "PUT body of exactly 64 KiB is read",
+        b'{"age": 10, "sex": "F"}' + b" " * (MAX_BODY_BYTES - 23),
+        200,
+        {"survived": 1},
+    ),
+    # routing
+    Case("unknown path", "GET", "/predictions", 404, {"detail": "Not Found"}),
+    Case("root path", "GET", "/", 404, {"detail": "Not Found"}),
+    Case("DELETE not allowed", "DELETE", "/predict", 405, {"detail": "Method Not Allowed"}),
+    Case("PATCH not allowed", "PATCH", "/predict", 405, {"detail": "Method Not Allowed"}, data="{}"),
+    Case("POST health not allowed", "POST", "/health", 405, {"detail": "Method Not Allowed"}),
+]
+
+
+@pytest.fixture(scope="module", params=FRAMEWORKS)
+def app_url(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    with served(request.param) as url:
+        yield request.param, url
+
+
+ANSWERS: dict[str, dict[str, tuple[int, str, bytes]]] = {}
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(CASES) >= 40
+    assert len({case.name for case in CASES}) == len(CASES)
+
+
+def test_contract(app_url: tuple[str, str]) -> None:
+    framework, url = app_url
+    failures = []
+    answers = ANSWERS.setdefault(framework, {})
+    for case in CASES:
+        response = case.send(url)
+        answers[case.name] = (response.status_code, response.headers.get("Content-Type", ""), response.content)
+        got = (response.status_code, response.headers.get("Content-Type"), response.content)
+        want = (case.status, "application/json", json.dumps(case.body, separators=(",", ":")).encode())
+        if got != want:
+            failures.append(f"{case.name}: expected {want}, got {got}")
+    assert not failures, f"{framework}:\n" + "\n".join(failures)
+    assert requests.get(url + "/health", timeout=5).json() == {"status": "ok"}, "unhealthy after bad input"
+
+
+def test_openapi_served_identically(app_url: tuple[str, str]) -> None:
+    _, url = app_url
+    committed = json.loads((Path(__file__).parents[1] / "apps" / "openapi.json").read_text())
+    response = requests.get(url + "/openapi.json", timeout=5)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json() == committed, "regenerate: python -m apps.fastapi_app > apps/openapi.json"
+
+
+def test_apps_answer_identically() -> None:
+    """Status, Content-Type and body byte for byte, across the three apps, for every case."""
+    if set(ANSWERS) != set(FRAMEWORKS) or any(len(a) != len(CASES) for a in ANSWERS.values()):
+        pytest.skip("needs every app's answers from test_contract")
+    reference = ANSWERS["fastapi"]
+    differences = [
+        f"{framework} / {name}: {answer} != fastapi {reference[name]}"
+        for framework, answers in ANSWERS.items()
+        for name, answer in answers.items()
+        if answer != reference[name]
+    ]
+    assert not differences, "\n".join(differences)
+
+
+@pytest.mark.parametrize("model, expected", [("logreg", {"survived": 1, "probability": 0.751127})])
+def test_logreg_model_served(model: str, expected: dict[str, Any]) -> None:
+    for framework in FRAMEWORKS:
+        with served(framework, "--model", model) as url:
+            assert requests.get(url + "/predict?age=10&sex=F", timeout=5).json() == expected
+            assert requests.put(url + "/predict", data='{"age": 10, "sex": "F"}', timeout=5).json() == expected

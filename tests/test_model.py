@@ -1,0 +1,64 @@
+"""The predictors: the seed rule exactly, and the committed logreg artifact reproducible from the data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from apps.model import LOGREG_ARTIFACT, load_model, predict_rule
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "titanic.csv"
+needs_data = pytest.mark.skipif(not DATA.is_file(), reason=f"training data not found at {DATA}")
+
+
+@pytest.mark.parametrize("age", [0, 5, 9, 10, 11, 40, 120])
+@pytest.mark.parametrize("sex", ["M", "F"])
+def test_rule_is_the_seed_model(age: int, sex: str) -> None:
+    assert predict_rule(age, sex) == {"survived": int(age < 10 or sex == "F")}  # type: ignore[arg-type]
+
+
+def test_unknown_model_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown model"):
+        load_model("forest")
+
+
+def test_logreg_probability_falls_with_age_and_favours_women() -> None:
+    predict = load_model("logreg")
+    assert predict(30, "F")["probability"] > predict(30, "M")["probability"]
+    assert predict(5, "M")["probability"] > predict(60, "M")["probability"]
+    assert {predict(age, "F")["survived"] for age in range(0, 121, 10)} == {1}
+
+
+@needs_data
+def test_committed_artifact_matches_a_retrain(tmp_path: Path) -> None:
+    from apps.train import main
+
+    out = tmp_path / "logreg.json"
+    assert main(["--data", str(DATA), "--out", str(out)]) == 0
+    retrained, committed = json.loads(out.read_text()), json.loads(LOGREG_ARTIFACT.read_text())
+    assert retrained["data_sha256"] == committed["data_sha256"]
+    assert retrained["training_rows"] == 891 and retrained["imputed_age_rows"] == 177
+    assert retrained["intercept"] == pytest.approx(committed["intercept"], abs=1e-6)
+    for name, weight in committed["coefficients"].items():
+        assert retrained["coefficients"][name] == pytest.approx(weight, abs=1e-6)
+
+
+@needs_data
+def test_pure_python_serving_agrees_with_sklearn() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from apps.train import SEED, read_passengers
+
+    ages, is_female, survived = read_passengers(DATA)
+    known = [(age, female) for age, female in zip(ages, is_female, strict=True) if age is not None]
+    median_age = json.loads(LOGREG_ARTIFACT.read_text())["encoding"]["median_age"]
+    classifier = LogisticRegression(random_state=SEED).fit(
+        [[median_age if age is None else age, female] for age, female in zip(ages, is_female, strict=True)], survived
+    )
+    predict = load_model("logreg")
+    for (age, female), probability in zip(known, classifier.predict_proba(known)[:, 1], strict=True):
+        served = predict(int(age), "F" if female else "M") if age == int(age) else None
+        if served is not None:
+            assert served["probability"] == pytest.approx(probability, abs=1e-6)
