@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from apps.model import DEFAULT_MODEL, MODEL_NAMES
 from bench.config import FRAMEWORKS, parse_cpus
@@ -30,10 +31,61 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--model", choices=MODEL_NAMES, default=DEFAULT_MODEL)
     serve.add_argument("--cpus", type=parse_cpus, default=None, help="pin to CPUs, e.g. 0 or 0-1")
     serve.add_argument("--worker-class", choices=("sync", "gthread"), default="sync", help="gunicorn worker (flask)")
+
+    run = verbs.add_parser("run", help="benchmark the apps and write a results folder")
+    run.add_argument("--config", type=Path, help="TOML file overriding bench/defaults.toml")
+    run.add_argument("--quick", action="store_true", help="short phases, 2 repeats (about 2.5 minutes here)")
+    run.add_argument("--frameworks", type=names, help="comma-separated, e.g. fastapi,flask")
+    run.add_argument("--endpoints", type=names, help="comma-separated: get,put")
+    run.add_argument("--model", help=f"one of {', '.join(MODEL_NAMES)}")
+    run.add_argument("--users", type=int, help="concurrent Locust users")
+    run.add_argument("--duration", type=float, help="seconds measured per scenario")
+    run.add_argument("--warmup", type=float, help="seconds of discarded warm-up per scenario")
+    run.add_argument("--repeats", type=int, help="repeats of each scenario, interleaved")
+    run.add_argument("--server-cpus", type=parse_cpus, help="CPUs for the server, e.g. 0")
+    run.add_argument("--client-cpus", type=parse_cpus, help="CPUs for Locust, e.g. 1")
+    run.add_argument("--results-dir", type=Path, help="where result folders go (default results/)")
+    run.add_argument("--run-id", help="name of the result folder (default: UTC date and time)")
     return parser
 
 
-def run_verb(args: argparse.Namespace) -> int:
+def names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+RUN_SETTINGS = (
+    "frameworks", "endpoints", "model", "users", "duration", "warmup", "repeats", "server_cpus", "client_cpus",
+    "results_dir",
+)  # fmt: skip
+
+
+def run_benchmark(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from bench.config import load_config
+    from bench.console import console, progress_bar, report_progress, results_table
+    from bench.run import estimated_seconds, run, schedule
+
+    config = load_config(args.config, args.quick, {name: getattr(args, name) for name in RUN_SETTINGS})
+    plan = schedule(config)
+    console.print(
+        f"{len(plan)} scenarios ({', '.join(config.frameworks)} x {', '.join(config.endpoints)} x {config.repeats} "
+        f"repeats), {config.warmup:g} s warm-up + {config.duration:g} s each: about "
+        f"{estimated_seconds(config) / 60:.1f} minutes. "
+        f"Server on CPU {config.server_cpus}, Locust on {config.client_cpus}."
+    )
+    with progress_bar(len(plan)) as progress:
+        outcome = run(config, args.run_id, ["python", "-m", "bench", *argv], report_progress(progress))
+    console.print(results_table(outcome.scenarios))
+    print(outcome.folder)
+    if outcome.interrupted:
+        console.print("[red]interrupted[/red]: the results folder is marked incomplete")
+        return 130
+    if not outcome.complete:
+        console.print("[red]some scenarios failed[/red]: the results folder is marked incomplete")
+        return 1
+    return 0
+
+
+def run_verb(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.verb == "serve":
         from bench.serve import serve
         from bench.servers import ServerSpec
@@ -48,13 +100,16 @@ def run_verb(args: argparse.Namespace) -> int:
             cpus=tuple(args.cpus or ()),
         )
         return serve(spec)
+    if args.verb == "run":
+        return run_benchmark(args, argv)
     raise AssertionError(f"unhandled verb {args.verb}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser().parse_args(argv)
-        return run_verb(args)
+        return run_verb(args, argv)
     except BenchError as error:
         print(f"titanic-bench: error: {error}", file=sys.stderr)
         return 2

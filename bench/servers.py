@@ -127,6 +127,7 @@ def free_port(host: str) -> int:
 def ensure_port_free(host: str, port: int) -> None:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is not busy
         try:
             probe.bind((host, port))
         except OSError as error:

@@ -1,0 +1,1 @@
+"""Load generation: the only package that knows Locust."""

@@ -1,0 +1,112 @@
+"""Run Locust headless in its own process, pinned to the client CPUs, and collect its files."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench.errors import BenchError
+from bench.servers import pinned
+
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+USER_CLASS_NAMES = {"get": "PredictGet", "put": "PredictPut"}
+START_TIMEOUT = 30.0
+TAIL_SECONDS = 0.5  # Locust runs this long past the measured window, so the window ends under full load
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """One Locust run against one server."""
+
+    url: str
+    endpoint: str
+    users: int
+    warmup: float
+    duration: float
+    cpus: tuple[int, ...]
+    out_dir: Path
+
+    @property
+    def latency_file(self) -> Path:
+        return self.out_dir / "latency.json"
+
+    def command(self) -> list[str]:
+        run_time = math.ceil(self.warmup + self.duration + TAIL_SECONDS)  # Locust takes whole seconds
+        locust = [
+            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), USER_CLASS_NAMES[self.endpoint],
+            "--headless", "--host", self.url, "--users", str(self.users), "--spawn-rate", str(self.users * 10),
+            "--run-time", f"{run_time}s", "--stop-timeout", "0", "--only-summary", "--loglevel", "WARNING",
+            "--exit-code-on-error", "0", "--csv", str(self.out_dir / "locust"), "--json-file",
+            str(self.out_dir / "locust"), "--logfile", str(self.out_dir / "locust.log"),
+            "--bench-latency-out", str(self.latency_file), "--bench-warmup", str(self.warmup),
+            "--bench-duration", str(self.duration),
+        ]  # fmt: skip
+        return pinned(locust, self.cpus)
+
+
+@dataclass
+class LocustRun:
+    """A running Locust process; stop() is safe to call at any time and leaves nothing behind."""
+
+    spec: LoadSpec
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    def start(self) -> float:
+        """Start Locust and return ``t0``, the moment its users started (epoch seconds)."""
+        marker = self.spec.latency_file.with_name(self.spec.latency_file.name + ".started")
+        with (self.spec.out_dir / "locust.stdout").open("wb") as output:
+            self.process = subprocess.Popen(
+                self.spec.command(), stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )  # fmt: skip
+        deadline = time.monotonic() + START_TIMEOUT
+        while not marker.exists():
+            if self.process.poll() is not None:
+                raise BenchError(f"Locust exited with code {self.process.returncode}; see {self.spec.out_dir}")
+            if time.monotonic() > deadline:
+                raise BenchError(f"Locust did not start within {START_TIMEOUT:g} s; see {self.spec.out_dir}")
+            time.sleep(0.02)
+        return float(json.loads(marker.read_text())["t0"])
+
+    def tree(self) -> list[psutil.Process]:
+        if self.process is None:
+            return []
+        try:
+            top = psutil.Process(self.process.pid)
+            return [top, *top.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def finish(self, timeout: float) -> dict[str, Any]:
+        """Wait for Locust to end by itself and return the recorder's summary."""
+        assert self.process is not None
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise BenchError(f"Locust did not finish within {timeout:g} s") from None
+        if code != 0 or not self.spec.latency_file.exists():
+            raise BenchError(f"Locust failed (exit code {code}); see {self.spec.out_dir / 'locust.log'}")
+        result: dict[str, Any] = json.loads(self.spec.latency_file.read_text())
+        return result
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        processes = self.tree()
+        with contextlib.suppress(ProcessLookupError):
+            self.process.send_signal(signal.SIGTERM)
+        _, alive = psutil.wait_procs(processes, timeout=5)
+        for process in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        self.process.wait(timeout=5)

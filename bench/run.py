@@ -1,0 +1,249 @@
+"""``bench run``: every scenario of the matrix, interleaved, measured, written to a results folder.
+
+A scenario: start the server (pinned), wait for /health, verify one answer, warm up (discarded),
+measure, stop the server and check no process is left, then write its raw files and figures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import signal
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import psutil
+
+from bench import environment
+from bench.config import BenchConfig
+from bench.errors import BenchError
+from bench.latency import decode, percentiles_ms
+from bench.load.runner import LoadSpec, LocustRun
+from bench.results import (
+    MANIFEST,
+    SCHEMA_VERSION,
+    SUMMARY,
+    Scenario,
+    create_run_folder,
+    raw_dir,
+    write_json_atomically,
+)
+from bench.sampling import CpuUsage, snapshot
+from bench.servers import Server, ServerSpec, free_port, verify
+
+CLIENT_BOUND_PERCENT = 90.0
+MAX_FAILURE_RATIO = 0.001
+SCENARIO_OVERHEAD_SECONDS = 4.0  # server start, Locust start, stop: for the progress estimate only
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM arrived during a run."""
+
+
+@dataclass(frozen=True)
+class ScenarioKey:
+    framework: str
+    endpoint: str
+    repeat: int
+
+    @property
+    def id(self) -> str:
+        return f"r{self.repeat}-{self.endpoint}-{self.framework}"
+
+
+def schedule(config: BenchConfig) -> list[ScenarioKey]:
+    """Repeats outermost, frameworks innermost: A B C A B C, so drift hits every framework alike."""
+    return [
+        ScenarioKey(framework, endpoint, repeat)
+        for repeat in range(1, config.repeats + 1)
+        for endpoint in config.endpoints
+        for framework in config.frameworks
+    ]
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def default_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def sleep_until(moment: float, check: Callable[[], None]) -> None:
+    """Sleep until the epoch time ``moment``, calling ``check`` every 100 ms (it raises if a process died)."""
+    while (remaining := moment - time.time()) > 0:
+        time.sleep(min(remaining, 0.1))
+        check()
+
+
+def figures(key: ScenarioKey, model: str, latency: dict[str, Any], usage: CpuUsage, client_cores: int) -> Scenario:
+    """A scenario's summary figures from its raw latency record and its measured CPU."""
+    requests, failures = int(latency["requests"]), int(latency["failures"])
+    client_percent = usage.client_percent(client_cores)
+    latencies = percentiles_ms(decode(latency["histogram"]))
+    return Scenario(
+        id=key.id,
+        framework=key.framework,
+        endpoint=key.endpoint,
+        model=model,
+        repeat=key.repeat,
+        requests=requests,
+        failures=failures,
+        rps=requests / float(latency["duration"]),
+        p50_ms=latencies["p50_ms"],
+        p90_ms=latencies["p90_ms"],
+        p99_ms=latencies["p99_ms"],
+        p999_ms=latencies["p999_ms"],
+        server_cpu_us_per_request=usage.server_seconds / requests * 1e6 if requests else None,
+        client_cpu_percent=round(client_percent, 1),
+        client_bound=client_percent >= CLIENT_BOUND_PERCENT,
+        valid=requests > 0 and failures <= MAX_FAILURE_RATIO * requests,
+    )
+
+
+def failed_scenario(key: ScenarioKey, model: str, reason: str) -> Scenario:
+    return Scenario(
+        id=key.id, framework=key.framework, endpoint=key.endpoint, model=model, repeat=key.repeat, requests=0,
+        failures=0, rps=0.0, p50_ms=None, p90_ms=None, p99_ms=None, p999_ms=None, server_cpu_us_per_request=None,
+        client_cpu_percent=0.0, client_bound=False, valid=False, error=reason,
+    )  # fmt: skip
+
+
+def measure(config: BenchConfig, key: ScenarioKey, out: Path, commands: dict[str, list[str]]) -> Scenario:
+    """Run one scenario end to end; raise BenchError if it could not be measured."""
+    port = config.port or free_port(config.host)
+    spec = ServerSpec(
+        framework=key.framework, model=config.model, host=config.host, port=port, workers=config.workers,
+        flask_worker_class=config.flask_worker_class, cpus=tuple(config.server_cpus),
+    )  # fmt: skip
+    load = LocustRun(
+        LoadSpec(spec.url, key.endpoint, config.users, config.warmup, config.duration, tuple(config.client_cpus), out)
+    )
+    commands.update(server=spec.command(), locust=load.spec.command())
+    with (out / "server.log").open("wb") as log, Server(spec, log) as server:
+        server.start(config.health_timeout)
+        verify(spec.url, config.model, key.endpoint)
+        try:
+            t0 = load.start()
+            alive = server.check_alive
+            sleep_until(t0 + config.warmup, alive)
+            start = snapshot(server.tree, load.tree)
+            sleep_until(t0 + config.warmup + config.duration, alive)
+            end = snapshot(server.tree, load.tree)
+            latency = load.finish(timeout=config.warmup + config.duration + 60)
+        finally:
+            load.stop()
+        server.check_alive()
+    usage = CpuUsage.between(start, end)
+    write_json_atomically(
+        out / "measurement.json",
+        {"t0": t0, "cpu_window": [start.wall, end.wall], "cpu": usage.__dict__, "commands": commands},
+    )
+    return figures(key, config.model, latency, usage, len(config.client_cpus))
+
+
+@contextmanager
+def interrupts_raised() -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into ``Interrupted`` for the duration, so cleanup always runs."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        for ignored in (signal.SIGINT, signal.SIGTERM):  # once is enough: let the cleanup finish
+            signal.signal(ignored, signal.SIG_IGN)
+        raise Interrupted(signal.Signals(signum).name)
+
+    previous = {signum: signal.signal(signum, interrupt) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@dataclass
+class RunOutcome:
+    folder: Path
+    complete: bool
+    scenarios: list[Scenario]
+    interrupted: bool
+
+
+def run(
+    config: BenchConfig,
+    run_id: str | None = None,
+    command_line: list[str] | None = None,
+    on_scenario: Callable[[int, int, ScenarioKey, Scenario | None], None] | None = None,
+) -> RunOutcome:
+    """Run the whole matrix into a new results folder. ``on_scenario`` reports progress."""
+    run_id = run_id or default_run_id()
+    folder = create_run_folder(config.results_dir, run_id)
+    manifest: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_id,
+        "started_utc": utc_now(),
+        "finished_utc": None,
+        "command_line": command_line,
+        "config": config.to_json_dict(),
+        "environment": environment.describe(),
+        "cpu_sets": {"server": config.server_cpus, "client": config.client_cpus},
+        "commands": {},
+    }
+    write_json_atomically(folder / MANIFEST, manifest)
+    plan = schedule(config)
+    scenarios: list[Scenario] = []
+    interrupted = False
+    with interrupts_raised():
+        try:
+            for index, key in enumerate(plan):
+                if on_scenario:
+                    on_scenario(index, len(plan), key, None)
+                commands: dict[str, list[str]] = {}
+                try:
+                    scenario = measure(config, key, raw_dir(folder, key.id), commands)
+                except BenchError as error:
+                    scenario = failed_scenario(key, config.model, str(error))
+                manifest["commands"].setdefault(f"{key.framework}-{key.endpoint}", commands)
+                scenarios.append(scenario)
+                write_summary(folder, run_id, scenarios, complete=False)
+                if on_scenario:
+                    on_scenario(index + 1, len(plan), key, scenario)
+        except Interrupted:
+            interrupted = True
+        finally:
+            stop_children()
+    complete = not interrupted and len(scenarios) == len(plan) and all(s.error is None for s in scenarios)
+    write_summary(folder, run_id, scenarios, complete=complete)
+    manifest.update(finished_utc=utc_now(), interrupted=interrupted)
+    write_json_atomically(folder / MANIFEST, manifest)
+    return RunOutcome(folder, complete, scenarios, interrupted)
+
+
+def stop_children() -> None:
+    """The last guard: no process this run started outlives it, whatever interrupted it."""
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.terminate()
+    _, alive = psutil.wait_procs(children, timeout=5)
+    for child in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
+
+
+def write_summary(folder: Path, run_id: str, scenarios: list[Scenario], complete: bool) -> None:
+    summary = {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_id,
+        "complete": complete,
+        "scenarios": [scenario.model_dump(mode="json") for scenario in scenarios],
+    }
+    write_json_atomically(folder / SUMMARY, summary)
+
+
+def estimated_seconds(config: BenchConfig) -> float:
+    return len(schedule(config)) * (config.warmup + math.ceil(config.duration) + SCENARIO_OVERHEAD_SECONDS)

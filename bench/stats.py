@@ -1,0 +1,58 @@
+"""Statistics over repeats: medians, spread, and bootstrap confidence intervals of ratios."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+CONFIDENCE = 0.95
+BOOTSTRAP_RESAMPLES = 10_000
+BOOTSTRAP_SEED = 12345  # fixed, so the same results give the same interval every time
+
+
+def median(values: Sequence[float]) -> float:
+    return float(np.median(np.asarray(values, dtype=float)))
+
+
+def coefficient_of_variation(values: Sequence[float]) -> float | None:
+    """Sample standard deviation over mean; None with fewer than two values."""
+    if len(values) < 2:
+        return None
+    array = np.asarray(values, dtype=float)
+    return float(np.std(array, ddof=1) / np.mean(array))
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """median(numerator) / median(denominator) with a bootstrap confidence interval over the repeats."""
+
+    ratio: float
+    ci_low: float | None
+    ci_high: float | None
+
+
+def ratio_of_medians(numerator: Sequence[float], denominator: Sequence[float]) -> Ratio:
+    """The ratio of medians and its 95% percentile-bootstrap interval, resampling each side's repeats.
+
+    The interval needs at least two repeats on each side; otherwise it is None.
+    """
+    top, bottom = np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)
+    point = float(np.median(top) / np.median(bottom))
+    if len(top) < 2 or len(bottom) < 2:
+        return Ratio(point, None, None)
+    if np.ptp(top) == 0 and np.ptp(bottom) == 0:
+        return Ratio(point, point, point)
+    result = stats.bootstrap(
+        (top, bottom),
+        lambda a, b, axis: np.median(a, axis=axis) / np.median(b, axis=axis),
+        vectorized=True,
+        paired=False,
+        confidence_level=CONFIDENCE,
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        method="percentile",
+        rng=np.random.default_rng(BOOTSTRAP_SEED),
+    )
+    return Ratio(point, float(result.confidence_interval.low), float(result.confidence_interval.high))

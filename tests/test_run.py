@@ -1,0 +1,85 @@
+"""The harness end to end: real servers, real Locust, a few seconds each."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from bench.results import load_manifest, load_summary
+from tests.servers import STARTED_PIDS
+
+TINY_RUN = ["--endpoints", "get", "--repeats", "1", "--warmup", "1", "--duration", "2", "--users", "8"]
+
+
+def bench(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@pytest.mark.slow
+def test_a_real_run_writes_a_complete_self_describing_folder(tmp_path: Path) -> None:
+    done = bench("run", "--frameworks", "fastapi,flask", *TINY_RUN, "--results-dir", str(tmp_path), "--run-id", "t")
+    assert done.returncode == 0, done.stderr
+    folder = tmp_path / "t"
+    assert done.stdout.strip().endswith(str(folder))
+    summary = load_summary(folder)
+    assert summary.complete
+    assert [(s.framework, s.endpoint, s.repeat) for s in summary.scenarios] == [
+        ("fastapi", "get", 1),
+        ("flask", "get", 1),
+    ]
+    for scenario in summary.scenarios:
+        assert scenario.requests > 0 and scenario.failures == 0 and scenario.valid, scenario
+        assert scenario.p50_ms is not None and scenario.p90_ms is not None
+        assert scenario.p99_ms is not None and scenario.p999_ms is not None
+        assert 0 < scenario.p50_ms <= scenario.p90_ms <= scenario.p99_ms <= scenario.p999_ms
+        assert scenario.server_cpu_us_per_request is not None and scenario.server_cpu_us_per_request > 0
+        assert 0 < scenario.client_cpu_percent <= 110
+        raw = folder / "raw" / scenario.id
+        assert {"locust.json", "locust_stats.csv", "latency.json", "measurement.json", "server.log"} <= {
+            path.name for path in raw.iterdir()
+        }
+        latency = json.loads((raw / "latency.json").read_text())
+        assert latency["requests"] == scenario.requests
+        assert any(entry["phase"] == "warmup" for entry in latency["timeline"])
+    manifest = load_manifest(folder)
+    assert manifest["config"]["frameworks"] == ["fastapi", "flask"]
+    assert manifest["finished_utc"] is not None
+    assert manifest["environment"]["packages"]["locust"]
+    assert manifest["environment"]["load_average_before"]
+    assert "uvicorn" in " ".join(manifest["commands"]["fastapi-get"]["server"])
+    assert "locust" in " ".join(manifest["commands"]["flask-get"]["locust"])
+    assert bench(
+        "run", "--frameworks", "tornado", *TINY_RUN, "--results-dir", str(tmp_path), "--run-id", "t"
+    ).returncode
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_run_stops_every_child_and_is_incomplete(tmp_path: Path, signum: signal.Signals) -> None:
+    command = [sys.executable, "-m", "bench", "run", "--frameworks", "tornado,flask", *TINY_RUN]
+    command += ["--duration", "20", "--results-dir", str(tmp_path), "--run-id", "i"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    STARTED_PIDS.add(process.pid)
+    started = tmp_path / "i" / "raw" / "r1-get-tornado" / "latency.json.started"
+    deadline = time.monotonic() + 60
+    while not started.exists():
+        assert process.poll() is None and time.monotonic() < deadline, "the run did not start its load"
+        time.sleep(0.1)
+    children = psutil.Process(process.pid).children(recursive=True)
+    STARTED_PIDS.update(child.pid for child in children)
+    assert len(children) >= 2, "expected a server and Locust to be running"
+    process.send_signal(signum)
+    assert process.wait(timeout=30) != 0
+    _, alive = psutil.wait_procs(children, timeout=5)
+    assert not alive, f"children outlived the run: {alive}"
+    assert json.loads((tmp_path / "i" / "summary.json").read_text())["complete"] is False
+    assert json.loads((tmp_path / "i" / "manifest.json").read_text())["interrupted"] is True

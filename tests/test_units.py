@@ -1,0 +1,147 @@
+"""Statistics, latency histograms, configuration layers and result-folder checks, on fixed inputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.cli import main
+from bench.config import load_config, parse_cpus
+from bench.errors import BenchError
+from bench.latency import histogram_of, merged, percentiles_ms
+from bench.results import SCHEMA_VERSION, create_run_folder, load_summary
+from bench.run import ScenarioKey, figures, schedule
+from bench.sampling import CpuUsage
+from bench.stats import coefficient_of_variation, median, ratio_of_medians
+
+
+def test_median_and_cv() -> None:
+    assert median([3.0, 1.0, 2.0]) == 2.0
+    assert median([1.0, 2.0, 3.0, 10.0]) == 2.5
+    assert coefficient_of_variation([10.0]) is None
+    assert coefficient_of_variation([9.0, 10.0, 11.0]) == pytest.approx(0.1)
+
+
+def test_ratio_interval_contains_the_ratio_and_is_reproducible() -> None:
+    fast, slow = [2100.0, 2050.0, 2200.0, 2150.0, 2120.0], [1000.0, 1010.0, 990.0, 1005.0, 995.0]
+    ratio = ratio_of_medians(fast, slow)
+    assert ratio.ratio == pytest.approx(2120.0 / 1000.0)
+    assert ratio.ci_low is not None and ratio.ci_high is not None
+    assert 2.0 < ratio.ci_low <= ratio.ratio <= ratio.ci_high < 2.25
+    assert ratio_of_medians(fast, slow) == ratio
+
+
+def test_ratio_needs_two_repeats_for_an_interval() -> None:
+    ratio = ratio_of_medians([2.0], [1.0, 1.0])
+    assert (ratio.ratio, ratio.ci_low, ratio.ci_high) == (2.0, None, None)
+
+
+def test_histogram_percentiles_are_exact_to_three_figures() -> None:
+    values = np.arange(1, 10_001, dtype=float) / 1000.0  # 1 µs .. 10 ms, as milliseconds
+    result = percentiles_ms(histogram_of(values))
+    for name, expected in {"p50_ms": 5.0, "p90_ms": 9.0, "p99_ms": 9.9, "p999_ms": 9.99}.items():
+        assert result[name] == pytest.approx(expected, rel=1e-3)
+
+
+def test_merged_histograms_equal_the_histogram_of_all_samples() -> None:
+    rng = np.random.default_rng(1)
+    first, second = rng.lognormal(0.5, 0.6, 5000), rng.lognormal(1.5, 0.3, 3000)
+    together = percentiles_ms(histogram_of(np.concatenate([first, second])))
+    parts = [histogram_of(first).encode().decode(), histogram_of(second).encode().decode()]
+    assert percentiles_ms(merged(parts)) == together
+
+
+def test_schedule_interleaves_frameworks_within_each_repeat() -> None:
+    config = load_config(overrides={"frameworks": ["fastapi", "flask", "tornado"], "endpoints": ["get"], "repeats": 2})
+    assert [key.id for key in schedule(config)] == [
+        "r1-get-fastapi", "r1-get-flask", "r1-get-tornado", "r2-get-fastapi", "r2-get-flask", "r2-get-tornado",
+    ]  # fmt: skip
+
+
+def test_figures_flag_client_bound_and_invalid() -> None:
+    histogram = histogram_of(np.ones(10)).encode().decode()
+    latency = {"requests": 10_000, "failures": 11, "duration": 5.0, "histogram": histogram}
+    usage = CpuUsage(wall_seconds=5.0, server_seconds=2.0, client_seconds=4.6)
+    scenario = figures(ScenarioKey("flask", "get", 1), "rule", latency, usage, client_cores=1)
+    assert scenario.rps == 2000.0
+    assert scenario.server_cpu_us_per_request == pytest.approx(200.0)
+    assert scenario.client_cpu_percent == 92.0 and scenario.client_bound
+    assert not scenario.valid  # 0.11% failures
+
+
+def test_config_layers(tmp_path: Path) -> None:
+    assert load_config().repeats == 5
+    assert load_config(quick=True).repeats == 2
+    override = tmp_path / "c.toml"
+    override.write_text("repeats = 3\nusers = 4\n")
+    config = load_config(override, quick=True, overrides={"users": 7})
+    assert (config.repeats, config.users, config.warmup) == (3, 7, load_config(quick=True).warmup)
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [({"frameworks": ["django"]}, "frameworks"), ({"model": "forest"}, "unknown model"), ({"repeats": 0}, "repeats")],
+)
+def test_bad_settings_are_one_clear_error(overrides: dict[str, object], message: str) -> None:
+    with pytest.raises(BenchError, match=message):
+        load_config(overrides=overrides)
+
+
+def test_bad_config_file_is_one_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("repeats = [")
+    with pytest.raises(BenchError, match="not valid TOML"):
+        load_config(bad)
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text("repeat = 3\n")
+    with pytest.raises(BenchError, match="repeat"):
+        load_config(unknown)
+
+
+def test_cpu_lists() -> None:
+    assert parse_cpus("0") == [0] and parse_cpus("0,2") == [0, 2] and parse_cpus("0-3") == [0, 1, 2, 3]
+    with pytest.raises(BenchError):
+        parse_cpus("zero")
+
+
+def test_cli_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--repeats", "0"]) == 2
+    assert main(["run", "--frameworks", "django"]) == 2
+    assert main(["run", "--server-cpus", "99"]) == 2
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--no-such-flag"])
+    assert exit_info.value.code == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line]
+    assert len(lines) == 4 and all("error" in line for line in lines)
+    assert not any("Traceback" in line for line in lines)
+
+
+def test_a_result_is_never_overwritten(tmp_path: Path) -> None:
+    create_run_folder(tmp_path, "x")
+    with pytest.raises(BenchError, match="never overwritten"):
+        create_run_folder(tmp_path, "x")
+    with pytest.raises(BenchError, match="bad run id"):
+        create_run_folder(tmp_path, "../escape")
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "missing"),
+        ("{not json", "corrupt"),
+        (json.dumps({"schema_version": 999, "run_id": "x", "complete": True, "scenarios": []}), "schema_version"),
+        (json.dumps({"schema_version": SCHEMA_VERSION, "run_id": "x", "complete": True}), "corrupt"),
+        (
+            json.dumps({"schema_version": SCHEMA_VERSION, "run_id": "x", "complete": False, "scenarios": []}),
+            "incomplete",
+        ),
+    ],
+)
+def test_bad_results_folders_are_refused(tmp_path: Path, content: str | None, message: str) -> None:
+    if content is not None:
+        (tmp_path / "summary.json").write_text(content)
+    with pytest.raises(BenchError, match=message):
+        load_summary(tmp_path)
