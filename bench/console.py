@@ -3,6 +3,7 @@ beyond grouping and medians of the stored scenarios."""
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from bench.results import Scenario
 from bench.run import ScenarioKey
 from bench.stats import median
 
-console = Console(stderr=True)
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 
 
 @contextmanager
@@ -42,18 +43,24 @@ def report_progress(progress: Progress) -> Callable[[int, int, ScenarioKey, Scen
 
 def flags(scenarios: list[Scenario]) -> str:
     marks = []
-    if failed := sum(s.error is not None for s in scenarios):
-        marks.append(f"{failed} failed")
-    if invalid := sum(not s.valid and s.error is None for s in scenarios):
-        marks.append(f"{invalid} invalid")
-    if bound := sum(s.client_bound for s in scenarios):
-        marks.append(f"{bound} client-bound: rps is a lower bound")
+    counts = {
+        "failed": sum(s.error is not None for s in scenarios),
+        "invalid": sum(not s.valid and s.error is None for s in scenarios),
+        "client-bound": sum(s.client_bound for s in scenarios),
+    }
+    for name, count in counts.items():
+        if count:
+            marks.append(f"{name} {count}/{len(scenarios)}")
     return ", ".join(marks)
 
 
 def results_table(scenarios: list[Scenario]) -> Table:
     """Median rps and p99 per framework and endpoint over the measured repeats, with flags."""
-    table = Table(title="median over repeats")
+    table = Table(
+        title="median over repeats",
+        caption="client-bound: Locust used >= 90% of its CPU, so rps is a lower bound of the server's; "
+        "invalid: > 0.1% failures",
+    )
     for column in ("endpoint", "framework", "repeats", "rps", "p99 ms", "server CPU µs/req", "client CPU %", "flags"):
         table.add_column(column, justify="left" if column in ("endpoint", "framework", "flags") else "right")
     groups: dict[tuple[str, str], list[Scenario]] = defaultdict(list)
