@@ -46,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--client-cpus", type=parse_cpus, help="CPUs for Locust, e.g. 1")
     run.add_argument("--results-dir", type=Path, help="where result folders go (default results/)")
     run.add_argument("--run-id", help="name of the result folder (default: UTC date and time)")
+    run.add_argument("--reports-dir", type=Path, help="where reports go (default reports/)")
+    run.add_argument("--no-report", action="store_true", help="do not write the HTML report at the end")
+
+    report = verbs.add_parser("report", help="write the HTML report of a results folder")
+    report.add_argument("folder", type=Path, help="results/<run-id>")
+    report.add_argument("--reports-dir", type=Path, default=Path("reports"), help="default reports/")
     return parser
 
 
@@ -55,7 +61,7 @@ def names(text: str) -> list[str]:
 
 RUN_SETTINGS = (
     "frameworks", "endpoints", "model", "users", "duration", "warmup", "repeats", "server_cpus", "client_cpus",
-    "results_dir",
+    "results_dir", "reports_dir",
 )  # fmt: skip
 
 
@@ -76,6 +82,13 @@ def run_benchmark(args: argparse.Namespace, argv: Sequence[str]) -> int:
         outcome = run(config, args.run_id, ["python", "-m", "bench", *argv], report_progress(progress))
     console.print(results_table(outcome.scenarios))
     print(outcome.folder)
+    if outcome.complete and not args.no_report:
+        from bench.analysis import headline, verdicts
+        from bench.report.html import build_report
+
+        page = build_report(outcome.folder, config.reports_dir)
+        console.print(headline(verdicts(outcome.scenarios)))
+        print(page)
     if outcome.interrupted:
         console.print("[red]interrupted[/red]: the results folder is marked incomplete")
         return 130
@@ -102,6 +115,11 @@ def run_verb(args: argparse.Namespace, argv: Sequence[str]) -> int:
         return serve(spec)
     if args.verb == "run":
         return run_benchmark(args, argv)
+    if args.verb == "report":
+        from bench.report.html import build_report
+
+        print(build_report(args.folder, args.reports_dir))
+        return 0
     raise AssertionError(f"unhandled verb {args.verb}")
 
 

@@ -117,3 +117,21 @@ def validate_config(settings: dict[str, Any]) -> BenchConfig:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "config"
         raise BenchError(f"bad setting {where}: {first['msg']}") from None
+
+
+def command_for(config: BenchConfig) -> list[str]:
+    """The ``bench run`` command line that recreates ``config`` from the defaults, every setting explicit."""
+    values = config.to_json_dict()
+    command = ["python", "-m", "bench", "run"]
+    for name in ("frameworks", "endpoints", "model", "users", "duration", "warmup", "repeats", "server_cpus",
+                 "client_cpus"):  # fmt: skip
+        value = values[name]
+        text = (
+            ",".join(map(str, value))
+            if isinstance(value, list)
+            else f"{value:g}"
+            if isinstance(value, float)
+            else str(value)
+        )
+        command += [f"--{name.replace('_', '-')}", text]
+    return command

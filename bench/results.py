@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bench.errors import BenchError
 
@@ -50,27 +50,31 @@ class Scenario(BaseModel):
 
 
 class Summary(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid")
 
     schema_version: int
     run_id: str
     complete: bool
     scenarios: list[Scenario]
+    verdicts: list[dict[str, Any]] = Field(default_factory=list)
 
 
-def write_json_atomically(path: Path, content: Any) -> None:
+def write_text_atomically(path: Path, text: str) -> None:
     """Write to a temporary file beside ``path``, flush it to disk, and rename it into place."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with temporary.open("w") as handle:
-            json.dump(content, handle, indent=2)
-            handle.write("\n")
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
     except OSError as error:
         temporary.unlink(missing_ok=True)
         raise BenchError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def write_json_atomically(path: Path, content: Any) -> None:
+    write_text_atomically(path, json.dumps(content, indent=2) + "\n")
 
 
 def create_run_folder(results_dir: Path, run_id: str) -> Path:

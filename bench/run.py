@@ -21,6 +21,7 @@ from typing import Any
 import psutil
 
 from bench import environment
+from bench.analysis import verdicts
 from bench.config import BenchConfig
 from bench.errors import BenchError
 from bench.latency import decode, percentiles_ms
@@ -241,6 +242,7 @@ def write_summary(folder: Path, run_id: str, scenarios: list[Scenario], complete
         "run_id": run_id,
         "complete": complete,
         "scenarios": [scenario.model_dump(mode="json") for scenario in scenarios],
+        "verdicts": verdicts(scenarios),
     }
     write_json_atomically(folder / SUMMARY, summary)
 

@@ -56,3 +56,21 @@ def ratio_of_medians(numerator: Sequence[float], denominator: Sequence[float]) -
         rng=np.random.default_rng(BOOTSTRAP_SEED),
     )
     return Ratio(point, float(result.confidence_interval.low), float(result.confidence_interval.high))
+
+
+def median_interval(values: Sequence[float]) -> tuple[float, float] | None:
+    """95% percentile-bootstrap interval of the median of one sample; None with fewer than two values."""
+    array = np.asarray(values, dtype=float)
+    if len(array) < 2:
+        return None
+    if np.ptp(array) == 0:
+        return float(array[0]), float(array[0])
+    result = stats.bootstrap(
+        (array,),
+        np.median,
+        confidence_level=CONFIDENCE,
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        method="percentile",
+        rng=np.random.default_rng(BOOTSTRAP_SEED),
+    )
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)

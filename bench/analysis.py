@@ -1,0 +1,221 @@
+"""From stored scenarios to comparisons and verdicts: the ratios between frameworks and what they say
+about the claim "FastAPI is 2x faster than Flask". Pure functions of a summary; no I/O.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from bench.results import Scenario
+from bench.stats import coefficient_of_variation, ratio_of_medians
+
+CLAIM = "FastAPI is 2x faster than Flask"
+CLAIM_FACTOR = 2.0
+PAIRS = (("fastapi", "flask"), ("tornado", "flask"), ("fastapi", "tornado"))
+CV_WARNING = 0.05
+LOAD_WARNING = 0.5
+
+Metric = Literal["throughput", "cpu_efficiency"]
+METRIC_LABELS: dict[str, str] = {
+    "throughput": "requests per second",
+    "cpu_efficiency": "requests per server CPU-second",
+}
+Verdict = Literal["holds", "refuted", "inconclusive"]
+
+
+def usable(scenarios: Sequence[Scenario]) -> list[Scenario]:
+    """Scenarios that were measured at all (a failed scenario has no figures)."""
+    return [s for s in scenarios if s.error is None and s.requests > 0]
+
+
+def groups(scenarios: Sequence[Scenario]) -> dict[tuple[str, str], list[Scenario]]:
+    """Scenarios by (framework, endpoint), failed ones included, in stored order."""
+    grouped: dict[tuple[str, str], list[Scenario]] = defaultdict(list)
+    for scenario in scenarios:
+        grouped[(scenario.framework, scenario.endpoint)].append(scenario)
+    return dict(grouped)
+
+
+def metric_values(scenarios: Sequence[Scenario], metric: Metric) -> list[float]:
+    measured = usable(scenarios)
+    if metric == "throughput":
+        return [s.rps for s in measured]
+    return [1e6 / s.server_cpu_us_per_request for s in measured if s.server_cpu_us_per_request]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``numerator`` / ``framework`` ratio of a metric on one endpoint, with its interval and caveats."""
+
+    numerator: str
+    denominator: str
+    endpoint: str
+    metric: Metric
+    ratio: float | None
+    ci_low: float | None
+    ci_high: float | None
+    repeats: int
+    client_bound: bool
+    invalid: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.numerator}/{self.denominator}"
+
+
+def compare(
+    scenarios: Sequence[Scenario], numerator: str, denominator: str, endpoint: str, metric: Metric
+) -> Comparison:
+    grouped = groups(scenarios)
+    top, bottom = grouped.get((numerator, endpoint), []), grouped.get((denominator, endpoint), [])
+    top_values, bottom_values = metric_values(top, metric), metric_values(bottom, metric)
+    behind = [*top, *bottom]
+    point: float | None = None
+    low: float | None = None
+    high: float | None = None
+    if top_values and bottom_values:
+        ratio = ratio_of_medians(top_values, bottom_values)
+        point, low, high = ratio.ratio, ratio.ci_low, ratio.ci_high
+    return Comparison(
+        numerator=numerator,
+        denominator=denominator,
+        endpoint=endpoint,
+        metric=metric,
+        ratio=point,
+        ci_low=low,
+        ci_high=high,
+        repeats=min(len(top_values), len(bottom_values)),
+        client_bound=any(s.client_bound for s in behind),
+        invalid=any(not s.valid for s in behind),
+    )
+
+
+def comparisons(scenarios: Sequence[Scenario]) -> list[Comparison]:
+    """Every pair in ``PAIRS`` present in the run, for each endpoint and metric."""
+    present = {s.framework for s in scenarios}
+    endpoints = sorted({s.endpoint for s in scenarios})
+    return [
+        compare(scenarios, top, bottom, endpoint, metric)
+        for metric in ("throughput", "cpu_efficiency")
+        for endpoint in endpoints
+        for top, bottom in PAIRS
+        if top in present and bottom in present
+    ]
+
+
+def judge(comparison: Comparison, factor: float = CLAIM_FACTOR) -> tuple[Verdict, str]:
+    """The claim's verdict on one comparison, and why, in words."""
+    if comparison.ratio is None:
+        return "inconclusive", "no usable measurements on one side"
+    if comparison.invalid:
+        return "inconclusive", "a scenario behind it had more than 0.1% failures or failed to run"
+    if comparison.repeats < 2 or comparison.ci_low is None or comparison.ci_high is None:
+        return "inconclusive", f"{comparison.repeats} repeat(s): an interval needs at least 2"
+    if comparison.metric == "throughput" and comparison.client_bound:
+        return (
+            "inconclusive",
+            "the load generator saturated its CPU, so throughput is the client's limit, not the server's",
+        )
+    interval = f"the 95% interval {comparison.ci_low:.2f}-{comparison.ci_high:.2f}"
+    if comparison.ci_low >= factor:
+        return "holds", f"{interval} lies at or above {factor:g}"
+    if comparison.ci_high < factor:
+        return "refuted", f"{interval} lies below {factor:g}"
+    return "inconclusive", f"{interval} contains {factor:g}"
+
+
+def verdicts(scenarios: Sequence[Scenario]) -> list[dict[str, Any]]:
+    """The claim's verdict per endpoint and metric, as stored in summary.json."""
+    result = []
+    for comparison in comparisons(scenarios):
+        if comparison.label != "fastapi/flask":
+            continue
+        verdict, reason = judge(comparison)
+        result.append(
+            {
+                "claim": CLAIM,
+                "endpoint": comparison.endpoint,
+                "metric": comparison.metric,
+                "ratio": comparison.ratio,
+                "ci_low": comparison.ci_low,
+                "ci_high": comparison.ci_high,
+                "verdict": verdict,
+                "reason": reason,
+            }
+        )
+    return result
+
+
+def headline(verdict_list: Sequence[dict[str, Any]]) -> str:
+    """One sentence for a data scientist: the throughput verdict, the figures, and what limits them."""
+    throughput = [v for v in verdict_list if v["metric"] == "throughput"]
+    if not throughput:
+        return f'The claim "{CLAIM}" could not be tested: the run has no FastAPI and Flask results to compare.'
+    outcomes = {v["verdict"] for v in throughput}
+    overall = outcomes.pop() if len(outcomes) == 1 else "mixed"
+    sentence = (
+        f'"{CLAIM}" {VERDICT_PHRASES[overall]} here: FastAPI served '
+        f"{' and '.join(figure(v) for v in throughput)} requests per second as Flask"
+    )
+    reasons = sorted({v["reason"] for v in throughput if v["verdict"] == "inconclusive"})
+    if reasons:
+        sentence += f" (inconclusive because {'; '.join(reasons)})"
+    cpu = [v for v in verdict_list if v["metric"] == "cpu_efficiency" and v["ratio"] is not None]
+    if cpu:
+        sentence += (
+            "; per server CPU-second, which the load generator cannot limit, FastAPI answered "
+            f"{' and '.join(figure(v) for v in cpu)} requests"
+        )
+    return sentence + "."
+
+
+def figure(verdict: dict[str, Any]) -> str:
+    """``2.04x (95% CI 1.58-2.83) as many GET``."""
+    endpoint = verdict["endpoint"].upper()
+    if verdict["ratio"] is None:
+        return f"an unknown multiple of the {endpoint}"
+    interval = f" (95% CI {verdict['ci_low']:.2f}-{verdict['ci_high']:.2f})" if verdict["ci_low"] is not None else ""
+    return f"{verdict['ratio']:.2f}x{interval} as many {endpoint}"
+
+
+VERDICT_PHRASES = {
+    "holds": "holds",
+    "refuted": "is refuted",
+    "inconclusive": "is inconclusive",
+    "mixed": "holds only in part",
+}
+
+
+def warnings(scenarios: Sequence[Scenario], manifest: dict[str, Any]) -> list[str]:
+    """Everything a reader should know before trusting the figures."""
+    found = []
+    bound = [s.id for s in scenarios if s.client_bound]
+    if bound:
+        found.append(
+            f"{len(bound)} scenario(s) were client-bound (Locust at >= 90% CPU): their throughput is a lower bound "
+            f"of the server's: {', '.join(bound)}"
+        )
+    failing = [f"{s.id} ({s.failures} of {s.requests})" for s in scenarios if s.failures]
+    if failing:
+        found.append(f"failed requests in: {', '.join(failing)}")
+    broken = [f"{s.id}: {s.error}" for s in scenarios if s.error]
+    if broken:
+        found.append(f"scenarios that could not be measured: {'; '.join(broken)}")
+    for (framework, endpoint), group in groups(scenarios).items():
+        cv = coefficient_of_variation([s.rps for s in usable(group)])
+        if cv is not None and cv > CV_WARNING:
+            found.append(f"{framework} {endpoint.upper()}: throughput varied by {cv:.1%} between repeats (over 5%)")
+    environment = manifest.get("environment", {})
+    load = (environment.get("load_average_before") or [0.0])[0]
+    if load > LOAD_WARNING:
+        found.append(f"the machine was busy before the run: load average {load:.2f} (over {LOAD_WARNING})")
+    if environment.get("git", {}).get("dirty"):
+        found.append("the git tree had uncommitted changes: the code measured is not exactly a commit")
+    return found
+
+
+def comparison_dict(comparison: Comparison) -> dict[str, Any]:
+    return {**asdict(comparison), "label": comparison.label}

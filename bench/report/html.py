@@ -1,0 +1,134 @@
+"""``bench report``: a self-contained HTML page (inline SVG, inline CSS, no scripts) from a results folder."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from bench import analysis
+from bench.analysis import Comparison
+from bench.config import BenchConfig, command_for
+from bench.errors import BenchError
+from bench.report import plots
+from bench.results import Scenario, load_manifest, load_summary, write_text_atomically
+
+INDEX = "index.html"
+
+
+def fmt_ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def fmt_interval(low: float | None, high: float | None) -> str:
+    return "-" if low is None or high is None else f"{low:.2f} - {high:.2f}"
+
+
+def fmt_ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def caveats(comparison: Comparison) -> str:
+    marks = []
+    if comparison.client_bound:
+        marks.append("client-bound")
+    if comparison.invalid:
+        marks.append("failures")
+    if comparison.repeats < 2:
+        marks.append("under 2 repeats")
+    return ", ".join(marks)
+
+
+def scenario_flags(scenario: Scenario) -> str:
+    if scenario.error:
+        return f"not measured: {scenario.error}"
+    marks = []
+    if scenario.client_bound:
+        marks.append("client-bound")
+    if not scenario.valid:
+        marks.append("invalid")
+    return "; ".join(marks)
+
+
+def environment_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:
+    environment = manifest.get("environment", {})
+    git = environment.get("git", {})
+    rows = [
+        ("host", f"{environment.get('hostname')} ({environment.get('platform')})"),
+        ("CPU", f"{environment.get('cpu_model')}, {environment.get('cpu_count')} cores"),
+        ("Python", f"{environment.get('python')} ({environment.get('python_implementation')})"),
+        ("git commit", f"{git.get('commit')}{' (dirty tree)' if git.get('dirty') else ''}"),
+        ("load average before", ", ".join(f"{x:.2f}" for x in environment.get("load_average_before", []))),
+        ("constraints.txt sha256", str(environment.get("constraints_sha256"))),
+        ("started / finished (UTC)", f"{manifest.get('started_utc')} / {manifest.get('finished_utc')}"),
+    ]
+    rows += [(name, str(version)) for name, version in environment.get("packages", {}).items()]
+    return rows
+
+
+def render(folder: Path) -> tuple[str, dict[str, str]]:
+    """The page's HTML and its plots as SVG text, from the stored results alone."""
+    summary = load_summary(folder)
+    manifest = load_manifest(folder)
+    try:
+        config = BenchConfig.model_validate(manifest["config"])
+    except (KeyError, ValueError):
+        raise BenchError(f"{folder}/manifest.json is corrupt: no valid config") from None
+    scenarios = summary.scenarios
+    verdicts = analysis.verdicts(scenarios)
+    throughput = {v["verdict"] for v in verdicts if v["metric"] == "throughput"}
+    svgs = {
+        "throughput": plots.to_svg(plots.throughput(scenarios)),
+        "server_cpu": plots.to_svg(plots.server_cpu(scenarios)),
+        "spectrum": plots.to_svg(plots.spectrum(folder, scenarios)),
+        "timeline": plots.to_svg(plots.timeline(folder, scenarios)),
+    }
+    environment = manifest.get("environment", {})
+    commands = manifest.get("commands", {})
+    template = Environment(
+        loader=PackageLoader("bench.report"), autoescape=select_autoescape(), undefined=StrictUndefined
+    ).get_template("report.html")
+    page = template.render(
+        run_id=summary.run_id,
+        started=manifest.get("started_utc", "?"),
+        machine=f"{environment.get('cpu_model', '?')} ({environment.get('cpu_count', '?')} cores)",
+        headline=analysis.headline(verdicts),
+        overall=throughput.pop() if len(throughput) == 1 else "mixed",
+        verdicts=verdicts,
+        comparisons=analysis.comparisons(scenarios),
+        warnings=analysis.warnings(scenarios, manifest),
+        scenarios=scenarios,
+        svgs=svgs,
+        config=config,
+        cpu_sets={"server": config.server_cpus, "client": config.client_cpus},
+        locust_version=environment.get("packages", {}).get("locust", "?"),
+        server_commands={
+            key.split("-")[0]: shlex.join(value["server"]) for key, value in commands.items() if "server" in value
+        },
+        environment_rows=environment_rows(manifest),
+        command_line=shlex.join(manifest.get("command_line") or ["?"]),
+        reproduce_command=shlex.join(command_for(config)),
+        metric_labels=analysis.METRIC_LABELS,
+        fmt_ratio=fmt_ratio,
+        fmt_interval=fmt_interval,
+        fmt_ms=fmt_ms,
+        caveats=caveats,
+        scenario_flags=scenario_flags,
+    )
+    return page, svgs
+
+
+def build_report(folder: Path, reports_dir: Path) -> Path:
+    """Write ``reports_dir/<run-id>/index.html`` and the plots beside it; return the page's path."""
+    page, svgs = render(folder)
+    out = reports_dir / load_summary(folder).run_id
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BenchError(f"cannot write the report in {out}: {error.strerror or error}") from None
+    for name, svg in svgs.items():
+        write_text_atomically(out / f"{name}.svg", svg)
+    write_text_atomically(out / INDEX, page)
+    return out / INDEX

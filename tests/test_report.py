@@ -1,0 +1,141 @@
+"""The report, from stored fixture folders: verdicts, a self-contained page, and a real headless browser."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from bench.analysis import verdicts
+from bench.cli import main
+from bench.report.html import build_report
+from bench.results import load_summary
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SECTIONS = {"verdict", "warnings", "ratios", "plots", "scenarios", "methodology", "environment", "reproduce"}
+
+
+@pytest.mark.parametrize(
+    "fixture, expected, reason",
+    [
+        ("holds", "holds", "at or above 2"),
+        ("refuted", "refuted", "below 2"),
+        ("client_bound", "inconclusive", "client"),
+    ],
+)
+def test_throughput_verdicts(fixture: str, expected: str, reason: str) -> None:
+    found = [v for v in verdicts(load_summary(FIXTURES / fixture).scenarios) if v["metric"] == "throughput"]
+    assert {v["endpoint"] for v in found} == {"get", "put"}
+    for verdict in found:
+        assert verdict["verdict"] == expected, verdict
+        assert reason in verdict["reason"]
+        assert verdict["ci_low"] <= verdict["ratio"] <= verdict["ci_high"]
+        assert set(verdict) == {"claim", "endpoint", "metric", "ratio", "ci_low", "ci_high", "verdict", "reason"}
+
+
+def test_client_bound_run_still_judges_server_cpu() -> None:
+    cpu = [v for v in verdicts(load_summary(FIXTURES / "client_bound").scenarios) if v["metric"] == "cpu_efficiency"]
+    assert cpu and all(v["verdict"] == "holds" for v in cpu)
+
+
+class Page(HTMLParser):
+    """Collects section ids and every attribute or style that could fetch something."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sections: set[str] = set()
+        self.external: list[str] = []
+        self.tags: set[str] = set()
+        self.svgs = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        self.svgs += tag == "svg"
+        values = dict(attrs)
+        if tag == "section" and values.get("id"):
+            self.sections.add(str(values["id"]))
+        for name, value in attrs:
+            if (
+                name in ("src", "href", "xlink:href", "action", "srcset", "data")
+                and value
+                and not value.startswith("#")
+            ):
+                self.external.append(f"<{tag} {name}={value}>")
+
+    def handle_data(self, data: str) -> None:
+        if re.search(r"url\(\s*['\"]?(?!#)", data) or "@import" in data:
+            self.external.append(data[:80])
+
+
+@pytest.mark.parametrize("fixture", ["holds", "refuted", "client_bound"])
+def test_page_is_complete_and_self_contained(tmp_path: Path, fixture: str) -> None:
+    page_path = build_report(FIXTURES / fixture, tmp_path)
+    assert page_path == tmp_path / fixture / "index.html"
+    html = page_path.read_text()
+    page = Page()
+    page.feed(html)
+    expected_sections = SECTIONS - ({"warnings"} if fixture != "client_bound" else set())
+    assert expected_sections <= page.sections
+    assert page.svgs == 4 and {"script", "link", "img", "iframe"}.isdisjoint(page.tags)
+    assert not page.external, page.external
+    assert {p.name for p in page_path.parent.glob("*.svg")} == {
+        "throughput.svg",
+        "server_cpu.svg",
+        "spectrum.svg",
+        "timeline.svg",
+    }
+    assert {"holds": "holds here", "refuted": "is refuted here", "client_bound": "is inconclusive here"}[
+        fixture
+    ] in html
+
+
+def test_report_cli_on_bad_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copytree(FIXTURES / "holds", tmp_path / "corrupt")
+    (tmp_path / "corrupt" / "summary.json").write_text('{"schema_version": 1, "run_')
+    shutil.copytree(FIXTURES / "holds", tmp_path / "other")
+    summary = (tmp_path / "other" / "summary.json").read_text().replace('"schema_version": 1', '"schema_version": 0')
+    (tmp_path / "other" / "summary.json").write_text(summary)
+    for folder in ("missing", "corrupt", "other"):
+        assert main(["report", str(tmp_path / folder), "--reports-dir", str(tmp_path / "reports")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 3 and all(line.startswith("titanic-bench: error:") for line in lines)
+    assert "no results folder" in lines[0] and "corrupt" in lines[1] and "schema_version" in lines[2]
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None and not os.environ.get("CI"), reason="chromium not installed (Debian package chromium); CI has it"
+)
+def test_page_renders_in_headless_chromium(tmp_path: Path) -> None:
+    assert CHROMIUM is not None, "CI must install chromium"
+    from PIL import Image, ImageStat
+    from playwright.sync_api import sync_playwright
+
+    page_path = build_report(FIXTURES / "client_bound", tmp_path)
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )  # fmt: skip
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}"))
+        page.on("request", lambda request: None if request.url.startswith("file:") else problems.append(request.url))
+        page.goto(page_path.as_uri())
+        page.screenshot(path=tmp_path / "report.png", full_page=True)
+        heading = page.locator("h1").inner_text()
+        svg_boxes = [page.locator("svg").nth(i).bounding_box() for i in range(4)]
+        browser.close()
+    assert not problems, problems
+    assert heading == "Is FastAPI 2x faster than Flask?"
+    assert all(box is not None and box["width"] > 300 and box["height"] > 150 for box in svg_boxes), svg_boxes
+    image = Image.open(tmp_path / "report.png").convert("L")
+    assert image.height > 2000
+    assert ImageStat.Stat(image).stddev[0] > 20, "the screenshot looks blank"
