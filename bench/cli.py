@@ -46,8 +46,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--client-cpus", type=parse_cpus, help="CPUs for Locust, e.g. 1")
     run.add_argument("--results-dir", type=Path, help="where result folders go (default results/)")
     run.add_argument("--run-id", help="name of the result folder (default: UTC date and time)")
+    run.add_argument("--user-class", choices=USER_CLASSES, help="Locust user: lean (default) or fasthttp")
     run.add_argument("--reports-dir", type=Path, help="where reports go (default reports/)")
     run.add_argument("--no-report", action="store_true", help="do not write the HTML report at the end")
+
+    ceiling = verbs.add_parser("ceiling", help="measure the load generator's own limit against a null server")
+    ceiling.add_argument("--json", action="store_true", help="print one JSON object")
+    ceiling.add_argument("--user-class", type=names, default=list(USER_CLASSES), help="comma-separated")
+    ceiling.add_argument("--config", type=Path, help="TOML file overriding bench/defaults.toml")
+    ceiling.add_argument("--users", type=int, help="concurrent Locust users")
+    ceiling.add_argument("--duration", type=float, dest="ceiling_duration", help="seconds measured per mode")
+    ceiling.add_argument("--server-cpus", type=parse_cpus, help="CPUs for the null server")
+    ceiling.add_argument("--client-cpus", type=parse_cpus, help="CPUs for Locust")
 
     report = verbs.add_parser("report", help="write the HTML report of a results folder")
     report.add_argument("folder", type=Path, help="results/<run-id>")
@@ -60,9 +70,49 @@ def names(text: str) -> list[str]:
 
 
 RUN_SETTINGS = (
-    "frameworks", "endpoints", "model", "users", "duration", "warmup", "repeats", "server_cpus", "client_cpus",
-    "results_dir", "reports_dir",
-)  # fmt: skip
+    "frameworks",
+    "endpoints",
+    "model",
+    "users",
+    "duration",
+    "warmup",
+    "repeats",
+    "server_cpus",
+    "client_cpus",
+    "results_dir",
+    "reports_dir",
+    "user_class",
+)
+CEILING_SETTINGS = ("users", "ceiling_duration", "server_cpus", "client_cpus")
+USER_CLASSES = ("lean", "fasthttp")
+
+
+def client_ceiling(args: argparse.Namespace) -> int:
+    import json
+    import tempfile
+
+    from bench import ceiling
+    from bench.config import load_config
+
+    config = load_config(args.config, False, {name: getattr(args, name) for name in CEILING_SETTINGS})
+    unknown = set(args.user_class) - set(USER_CLASSES)
+    if unknown:
+        raise BenchError(f"unknown user class {', '.join(sorted(unknown))}; choose from {', '.join(USER_CLASSES)}")
+    with tempfile.TemporaryDirectory(prefix="titanic-bench-ceiling-") as scratch:
+        result = ceiling.measure(config, args.user_class, Path(scratch))
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"client ceiling on CPU {config.client_cpus} against the null server on CPU {config.server_cpus}, "
+          f"{config.users} users, {config.ceiling_duration:g} s per mode:")  # fmt: skip
+    for user_class in args.user_class:
+        row = result[user_class]
+        print(
+            f"  {user_class:<9} keep-alive {row['keepalive_rps']:>9,.0f} rps "
+            f"({row['keepalive_client_cpu_percent']:.0f}% CPU)   new connection per request "
+            f"{row['new_connection_rps']:>9,.0f} rps ({row['new_connection_client_cpu_percent']:.0f}% CPU)"
+        )
+    return 0  # fmt: skip
 
 
 def run_benchmark(args: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -115,6 +165,8 @@ def run_verb(args: argparse.Namespace, argv: Sequence[str]) -> int:
         return serve(spec)
     if args.verb == "run":
         return run_benchmark(args, argv)
+    if args.verb == "ceiling":
+        return client_ceiling(args)
     if args.verb == "report":
         from bench.report.html import build_report
 

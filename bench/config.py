@@ -41,8 +41,10 @@ class BenchConfig(BaseModel):
     flask_worker_class: Literal["sync", "gthread"]
     host: str
     port: int = Field(ge=0, le=65535)
-    user_class: Literal["fasthttp"]
+    user_class: Literal["lean", "fasthttp"]
     health_timeout: float = Field(gt=0)
+    ceiling_warmup: float = Field(ge=0)
+    ceiling_duration: float = Field(gt=0)
     results_dir: Path
     reports_dir: Path
 

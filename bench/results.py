@@ -45,6 +45,8 @@ class Scenario(BaseModel):
     server_cpu_us_per_request: float | None
     client_cpu_percent: float
     client_bound: bool
+    client_ceiling_rps: float | None
+    near_client_limit: bool
     valid: bool
     error: str | None = None
 

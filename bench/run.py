@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import math
 import signal
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any
 
 import psutil
 
+from bench import ceiling as client_ceiling
 from bench import environment
 from bench.analysis import verdicts
 from bench.config import BenchConfig
@@ -28,6 +28,7 @@ from bench.latency import decode, percentiles_ms
 from bench.load.runner import LoadSpec, LocustRun
 from bench.results import (
     MANIFEST,
+    RAW,
     SCHEMA_VERSION,
     SUMMARY,
     Scenario,
@@ -35,10 +36,12 @@ from bench.results import (
     raw_dir,
     write_json_atomically,
 )
-from bench.sampling import CpuUsage, snapshot
+from bench.sampling import CpuUsage
 from bench.servers import Server, ServerSpec, free_port, verify
+from bench.window import measure_window
 
 CLIENT_BOUND_PERCENT = 90.0
+NEAR_CLIENT_LIMIT = 0.70  # of the client's ceiling against the null server
 MAX_FAILURE_RATIO = 0.001
 SCENARIO_OVERHEAD_SECONDS = 4.0  # server start, Locust start, stop: for the progress estimate only
 
@@ -56,6 +59,9 @@ class ScenarioKey:
     @property
     def id(self) -> str:
         return f"r{self.repeat}-{self.endpoint}-{self.framework}"
+
+
+CEILING_KEY = ScenarioKey("null server", "client ceiling", 0)
 
 
 def schedule(config: BenchConfig) -> list[ScenarioKey]:
@@ -76,17 +82,19 @@ def default_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def sleep_until(moment: float, check: Callable[[], None]) -> None:
-    """Sleep until the epoch time ``moment``, calling ``check`` every 100 ms (it raises if a process died)."""
-    while (remaining := moment - time.time()) > 0:
-        time.sleep(min(remaining, 0.1))
-        check()
-
-
-def figures(key: ScenarioKey, model: str, latency: dict[str, Any], usage: CpuUsage, client_cores: int) -> Scenario:
-    """A scenario's summary figures from its raw latency record and its measured CPU."""
+def figures(
+    key: ScenarioKey,
+    model: str,
+    latency: dict[str, Any],
+    usage: CpuUsage,
+    client_cores: int,
+    *,
+    client_ceiling_rps: float | None,
+) -> Scenario:
+    """A scenario's summary figures from its raw latency record, its measured CPU and the client's ceiling."""
     requests, failures = int(latency["requests"]), int(latency["failures"])
     client_percent = usage.client_percent(client_cores)
+    rps = requests / float(latency["duration"])
     latencies = percentiles_ms(decode(latency["histogram"]))
     return Scenario(
         id=key.id,
@@ -96,7 +104,7 @@ def figures(key: ScenarioKey, model: str, latency: dict[str, Any], usage: CpuUsa
         repeat=key.repeat,
         requests=requests,
         failures=failures,
-        rps=requests / float(latency["duration"]),
+        rps=rps,
         p50_ms=latencies["p50_ms"],
         p90_ms=latencies["p90_ms"],
         p99_ms=latencies["p99_ms"],
@@ -104,6 +112,8 @@ def figures(key: ScenarioKey, model: str, latency: dict[str, Any], usage: CpuUsa
         server_cpu_us_per_request=usage.server_seconds / requests * 1e6 if requests else None,
         client_cpu_percent=round(client_percent, 1),
         client_bound=client_percent >= CLIENT_BOUND_PERCENT,
+        client_ceiling_rps=client_ceiling_rps,
+        near_client_limit=client_ceiling_rps is not None and rps > NEAR_CLIENT_LIMIT * client_ceiling_rps,
         valid=requests > 0 and failures <= MAX_FAILURE_RATIO * requests,
     )
 
@@ -112,11 +122,14 @@ def failed_scenario(key: ScenarioKey, model: str, reason: str) -> Scenario:
     return Scenario(
         id=key.id, framework=key.framework, endpoint=key.endpoint, model=model, repeat=key.repeat, requests=0,
         failures=0, rps=0.0, p50_ms=None, p90_ms=None, p99_ms=None, p999_ms=None, server_cpu_us_per_request=None,
-        client_cpu_percent=0.0, client_bound=False, valid=False, error=reason,
+        client_cpu_percent=0.0, client_bound=False, client_ceiling_rps=None, near_client_limit=False, valid=False,
+        error=reason,
     )  # fmt: skip
 
 
-def measure(config: BenchConfig, key: ScenarioKey, out: Path, commands: dict[str, list[str]]) -> Scenario:
+def measure(
+    config: BenchConfig, key: ScenarioKey, out: Path, commands: dict[str, list[str]], ceiling: dict[str, Any] | None
+) -> Scenario:
     """Run one scenario end to end; raise BenchError if it could not be measured."""
     port = config.port or free_port(config.host)
     spec = ServerSpec(
@@ -124,29 +137,30 @@ def measure(config: BenchConfig, key: ScenarioKey, out: Path, commands: dict[str
         flask_worker_class=config.flask_worker_class, cpus=tuple(config.server_cpus),
     )  # fmt: skip
     load = LocustRun(
-        LoadSpec(spec.url, key.endpoint, config.users, config.warmup, config.duration, tuple(config.client_cpus), out)
+        LoadSpec(
+            url=spec.url,
+            endpoint=key.endpoint,
+            user_class=config.user_class,
+            users=config.users,
+            warmup=config.warmup,
+            duration=config.duration,
+            cpus=tuple(config.client_cpus),
+            out_dir=out,
+        )
     )
     commands.update(server=spec.command(), locust=load.spec.command())
     with (out / "server.log").open("wb") as log, Server(spec, log) as server:
         server.start(config.health_timeout)
         verify(spec.url, config.model, key.endpoint)
-        try:
-            t0 = load.start()
-            alive = server.check_alive
-            sleep_until(t0 + config.warmup, alive)
-            start = snapshot(server.tree, load.tree)
-            sleep_until(t0 + config.warmup + config.duration, alive)
-            end = snapshot(server.tree, load.tree)
-            latency = load.finish(timeout=config.warmup + config.duration + 60)
-        finally:
-            load.stop()
-        server.check_alive()
-    usage = CpuUsage.between(start, end)
+        t0, usage, latency = measure_window(server, load, config.warmup, config.duration)
     write_json_atomically(
         out / "measurement.json",
-        {"t0": t0, "cpu_window": [start.wall, end.wall], "cpu": usage.__dict__, "commands": commands},
+        {"t0": t0, "cpu": usage.__dict__, "commands": commands},
     )
-    return figures(key, config.model, latency, usage, len(config.client_cpus))
+    client_ceiling = None
+    if ceiling is not None:
+        client_ceiling = ceiling["keepalive_rps" if spec.keeps_connections_alive else "new_connection_rps"]
+    return figures(key, config.model, latency, usage, len(config.client_cpus), client_ceiling_rps=client_ceiling)
 
 
 @contextmanager
@@ -198,14 +212,23 @@ def run(
     plan = schedule(config)
     scenarios: list[Scenario] = []
     interrupted = False
+    ceiling: dict[str, Any] | None = None
     with interrupts_raised():
         try:
+            if on_scenario:
+                on_scenario(0, len(plan), CEILING_KEY, None)
+            try:
+                ceiling = client_ceiling.measure(config, [config.user_class], folder / RAW)[config.user_class]
+            except BenchError as error:
+                manifest["client_ceiling_error"] = str(error)
+            manifest["client_ceiling"] = ceiling
+            write_json_atomically(folder / MANIFEST, manifest)
             for index, key in enumerate(plan):
                 if on_scenario:
                     on_scenario(index, len(plan), key, None)
                 commands: dict[str, list[str]] = {}
                 try:
-                    scenario = measure(config, key, raw_dir(folder, key.id), commands)
+                    scenario = measure(config, key, raw_dir(folder, key.id), commands, ceiling)
                 except BenchError as error:
                     scenario = failed_scenario(key, config.model, str(error))
                 manifest["commands"].setdefault(f"{key.framework}-{key.endpoint}", commands)
@@ -217,7 +240,12 @@ def run(
             interrupted = True
         finally:
             stop_children()
-    complete = not interrupted and len(scenarios) == len(plan) and all(s.error is None for s in scenarios)
+    complete = (
+        not interrupted
+        and ceiling is not None
+        and len(scenarios) == len(plan)
+        and all(s.error is None for s in scenarios)
+    )
     write_summary(folder, run_id, scenarios, complete=complete)
     manifest.update(finished_utc=utc_now(), interrupted=interrupted)
     write_json_atomically(folder / MANIFEST, manifest)

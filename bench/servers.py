@@ -99,7 +99,14 @@ class ServerSpec:
                 "--workers",
                 workers,
             ]
+        if self.framework == "null":
+            return [python, "-m", "bench.nullserver", "--host", self.host, "--port", str(self.port)]
         raise BenchError(f"unknown framework {self.framework!r}; choose fastapi, flask or tornado")
+
+    @property
+    def keeps_connections_alive(self) -> bool:
+        """False for gunicorn's sync worker, which closes the connection after every answer."""
+        return not (self.framework == "flask" and self.flask_worker_class == "sync")
 
     def command(self) -> list[str]:
         """The exact command line started, pinned with ``taskset`` when CPUs are given."""

@@ -26,10 +26,15 @@ def bench(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.slow
 def test_a_real_run_writes_a_complete_self_describing_folder(tmp_path: Path) -> None:
-    done = bench("run", "--frameworks", "fastapi,flask", *TINY_RUN, "--results-dir", str(tmp_path), "--run-id", "t")
+    reports = tmp_path / "reports"
+    done = bench(
+        "run", "--frameworks", "fastapi,flask", *TINY_RUN, "--results-dir", str(tmp_path), "--run-id", "t",
+        "--reports-dir", str(reports),
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     folder = tmp_path / "t"
-    assert done.stdout.strip().endswith(str(folder))
+    assert done.stdout.split() == [str(folder), str(reports / "t" / "index.html")]
+    assert (reports / "t" / "index.html").is_file()
     summary = load_summary(folder)
     assert summary.complete
     assert [(s.framework, s.endpoint, s.repeat) for s in summary.scenarios] == [
@@ -55,6 +60,8 @@ def test_a_real_run_writes_a_complete_self_describing_folder(tmp_path: Path) -> 
     assert manifest["finished_utc"] is not None
     assert manifest["environment"]["packages"]["locust"]
     assert manifest["environment"]["load_average_before"]
+    assert manifest["client_ceiling"]["keepalive_rps"] > 0 and manifest["client_ceiling"]["new_connection_rps"] > 0
+    assert summary.scenarios[1].client_ceiling_rps == manifest["client_ceiling"]["new_connection_rps"]  # gunicorn sync
     assert "uvicorn" in " ".join(manifest["commands"]["fastapi-get"]["server"])
     assert "locust" in " ".join(manifest["commands"]["flask-get"]["locust"])
     assert bench(
@@ -66,7 +73,7 @@ def test_a_real_run_writes_a_complete_self_describing_folder(tmp_path: Path) -> 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupted_run_stops_every_child_and_is_incomplete(tmp_path: Path, signum: signal.Signals) -> None:
     command = [sys.executable, "-m", "bench", "run", "--frameworks", "tornado,flask", *TINY_RUN]
-    command += ["--duration", "20", "--results-dir", str(tmp_path), "--run-id", "i"]
+    command += ["--duration", "20", "--results-dir", str(tmp_path), "--run-id", "i", "--no-report"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     STARTED_PIDS.add(process.pid)
     started = tmp_path / "i" / "raw" / "r1-get-tornado" / "latency.json.started"

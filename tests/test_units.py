@@ -65,11 +65,14 @@ def test_figures_flag_client_bound_and_invalid() -> None:
     histogram = histogram_of(np.ones(10)).encode().decode()
     latency = {"requests": 10_000, "failures": 11, "duration": 5.0, "histogram": histogram}
     usage = CpuUsage(wall_seconds=5.0, server_seconds=2.0, client_seconds=4.6)
-    scenario = figures(ScenarioKey("flask", "get", 1), "rule", latency, usage, client_cores=1)
+    scenario = figures(
+        ScenarioKey("flask", "get", 1), "rule", latency, usage, client_cores=1, client_ceiling_rps=2500.0
+    )
     assert scenario.rps == 2000.0
     assert scenario.server_cpu_us_per_request == pytest.approx(200.0)
     assert scenario.client_cpu_percent == 92.0 and scenario.client_bound
     assert not scenario.valid  # 0.11% failures
+    assert scenario.client_ceiling_rps == 2500.0 and scenario.near_client_limit  # 2000 > 70% of 2500
 
 
 def test_config_layers(tmp_path: Path) -> None:

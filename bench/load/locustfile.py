@@ -1,9 +1,10 @@
 """Locust users for the Titanic apps; also a plain locustfile for people who know Locust:
 
-    locust -f bench/load/locustfile.py --host http://127.0.0.1:8000
+    locust -f bench/load/locustfile.py --host http://127.0.0.1:8000 LeanGet
 
-``bench run`` picks one user class per scenario and adds ``--bench-latency-out`` to record every
-response time exactly (see ``recorder.py``); without that flag nothing extra is recorded.
+``bench run`` picks one user class per scenario (lean or stock FastHttpUser, GET or PUT) and adds
+``--bench-latency-out`` to record every response time exactly (see ``recorder.py``); without that flag
+nothing extra is recorded.
 """
 
 from __future__ import annotations
@@ -12,34 +13,69 @@ import json
 from pathlib import Path
 from typing import Any
 
-from locust import FastHttpUser, events, task
+from locust import FastHttpUser, User, events, task
 from locust.env import Environment
 
+from bench.load.lean import LeanHttpUser
 from bench.load.recorder import LatencyRecorder
 
 AGE, SEX = 8, "M"
 QUERY_PATH = f"/predict?age={AGE}&sex={SEX}"
 BODY = json.dumps({"age": AGE, "sex": SEX})
 JSON_HEADERS = {"Content-Type": "application/json"}
+CLOSE_HEADERS = {"Connection": "close"}
+EXPECTED_BODY_PREFIX = b'{"survived":'
 
 
-class PredictGet(FastHttpUser):
-    """``GET /predict?age=8&sex=M`` back to back, no think time."""
+class LeanGet(LeanHttpUser):
+    """``GET /predict?age=8&sex=M`` back to back, no think time (the lean client; the default)."""
 
-    @task
-    def predict(self) -> None:
-        self.client.get(QUERY_PATH, name="GET /predict")
-
-
-class PredictPut(FastHttpUser):
-    """``PUT /predict`` with a JSON body, back to back, no think time."""
+    method, path, name = "GET", QUERY_PATH, "GET /predict"
+    expected_body_prefix = EXPECTED_BODY_PREFIX
 
     @task
     def predict(self) -> None:
-        self.client.put("/predict", data=BODY, headers=JSON_HEADERS, name="PUT /predict")
+        self.send_back_to_back()
 
 
-USER_CLASSES = {"get": PredictGet, "put": PredictPut}
+class LeanPut(LeanHttpUser):
+    """``PUT /predict`` with a JSON body, back to back, no think time (the lean client; the default)."""
+
+    method, path, name, body = "PUT", "/predict", "PUT /predict", BODY.encode()
+    expected_body_prefix = EXPECTED_BODY_PREFIX
+
+    @task
+    def predict(self) -> None:
+        self.send_back_to_back()
+
+
+class FastHttpGet(FastHttpUser):
+    """The same GET with Locust's stock FastHttpUser."""
+
+    new_connection = False
+
+    @task
+    def predict(self) -> None:
+        self.client.get(QUERY_PATH, name="GET /predict", headers=CLOSE_HEADERS if self.new_connection else None)
+
+
+class FastHttpPut(FastHttpUser):
+    """The same PUT with Locust's stock FastHttpUser."""
+
+    new_connection = False
+
+    @task
+    def predict(self) -> None:
+        headers = {**JSON_HEADERS, **CLOSE_HEADERS} if self.new_connection else JSON_HEADERS
+        self.client.put("/predict", data=BODY, headers=headers, name="PUT /predict")
+
+
+USER_CLASSES: dict[tuple[str, str], type[User]] = {
+    ("lean", "get"): LeanGet,
+    ("lean", "put"): LeanPut,
+    ("fasthttp", "get"): FastHttpGet,
+    ("fasthttp", "put"): FastHttpPut,
+}
 
 
 @events.init_command_line_parser.add_listener
@@ -47,12 +83,19 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--bench-latency-out", default="", help="write exact latencies here", include_in_web_ui=False)
     parser.add_argument("--bench-warmup", type=float, default=0.0, help="seconds discarded", include_in_web_ui=False)
     parser.add_argument("--bench-duration", type=float, default=0.0, help="seconds measured", include_in_web_ui=False)
+    parser.add_argument(
+        "--bench-new-connection", action="store_true", help="a new connection per request", include_in_web_ui=False
+    )
 
 
 @events.init.add_listener
 def attach_recorder(environment: Environment, **_: Any) -> None:
     options = environment.parsed_options
-    if options is None or not options.bench_latency_out:
+    if options is None:
+        return
+    for user_class in USER_CLASSES.values():
+        user_class.new_connection = options.bench_new_connection  # type: ignore[attr-defined]
+    if not options.bench_latency_out:
         return
     recorder = LatencyRecorder(Path(options.bench_latency_out), options.bench_warmup, options.bench_duration)
     environment.events.test_start.add_listener(recorder.on_test_start)

@@ -19,7 +19,12 @@ from bench.errors import BenchError
 from bench.servers import pinned
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
-USER_CLASS_NAMES = {"get": "PredictGet", "put": "PredictPut"}
+USER_CLASS_NAMES = {
+    ("lean", "get"): "LeanGet",
+    ("lean", "put"): "LeanPut",
+    ("fasthttp", "get"): "FastHttpGet",
+    ("fasthttp", "put"): "FastHttpPut",
+}
 START_TIMEOUT = 30.0
 TAIL_SECONDS = 0.5  # Locust runs this long past the measured window, so the window ends under full load
 
@@ -30,11 +35,13 @@ class LoadSpec:
 
     url: str
     endpoint: str
+    user_class: str
     users: int
     warmup: float
     duration: float
     cpus: tuple[int, ...]
     out_dir: Path
+    new_connection: bool = False
 
     @property
     def latency_file(self) -> Path:
@@ -43,13 +50,13 @@ class LoadSpec:
     def command(self) -> list[str]:
         run_time = math.ceil(self.warmup + self.duration + TAIL_SECONDS)  # Locust takes whole seconds
         locust = [
-            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), USER_CLASS_NAMES[self.endpoint],
+            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), USER_CLASS_NAMES[(self.user_class, self.endpoint)],
             "--headless", "--host", self.url, "--users", str(self.users), "--spawn-rate", str(self.users * 10),
             "--run-time", f"{run_time}s", "--stop-timeout", "0", "--only-summary", "--loglevel", "WARNING",
             "--exit-code-on-error", "0", "--csv", str(self.out_dir / "locust"), "--json-file",
             str(self.out_dir / "locust"), "--logfile", str(self.out_dir / "locust.log"),
             "--bench-latency-out", str(self.latency_file), "--bench-warmup", str(self.warmup),
-            "--bench-duration", str(self.duration),
+            "--bench-duration", str(self.duration), *(["--bench-new-connection"] if self.new_connection else []),
         ]  # fmt: skip
         return pinned(locust, self.cpus)
 

@@ -1,0 +1,140 @@
+"""A lean Locust user for this workload: keep-alive HTTP/1.1 on gevent sockets, the request encoded once,
+the answer parsed just enough to check its status and body.
+
+Stock FastHttpUser spends most of a core on generality (URL building, header dicts, decompression,
+redirects, cookie jars). This user does only what these measurements need, so one client core can drive
+several times more requests, and the figures measure the server instead of the load generator.
+It reconnects whenever the server closes (gunicorn's sync worker does after every answer), and with
+``new_connection = True`` it opens a connection per request on purpose.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import ClassVar
+from urllib.parse import urlsplit
+
+from locust import User
+from locust.env import Environment
+from locust.exception import LocustError
+
+RECEIVE_BYTES = 65536
+BATCH = 100
+HEADER_END = b"\r\n\r\n"
+
+
+class ResponseError(Exception):
+    """The answer was not the expected one: wrong status, truncated, or a closed connection."""
+
+
+def encode_request(method: str, path: str, host: str, body: bytes = b"", close: bool = False) -> bytes:
+    headers = [f"{method} {path} HTTP/1.1", f"Host: {host}", "User-Agent: titanic-bench-lean"]
+    if body:
+        headers += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+    if close:
+        headers.append("Connection: close")
+    return ("\r\n".join(headers) + "\r\n\r\n").encode("ascii") + body
+
+
+class LeanHttpUser(User):
+    """Subclasses set ``method``, ``path``, ``body`` and ``name``, and call ``send_back_to_back()`` in a task."""
+
+    abstract = True
+    method: ClassVar[str] = "GET"
+    path: ClassVar[str] = "/"
+    body: ClassVar[bytes] = b""
+    name: ClassVar[str] = "GET /"
+    expected_status: ClassVar[bytes] = b"200"
+    expected_body_prefix: ClassVar[bytes] = b""
+    new_connection: ClassVar[bool] = False
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        if self.host is None:
+            raise LocustError("LeanHttpUser needs a host, e.g. --host http://127.0.0.1:8000")
+        url = urlsplit(self.host)
+        if url.scheme != "http" or url.hostname is None:
+            raise LocustError(f"LeanHttpUser speaks plain http only, not {self.host!r}")
+        port = url.port or 80
+        # Resolve the name once: connecting by address, not by name, on every reconnect.
+        family, _, _, _, address = socket.getaddrinfo(url.hostname, port, type=socket.SOCK_STREAM)[0]
+        self.family = family
+        self.address: tuple[str, int] = (str(address[0]), int(address[1]))
+        self.request_bytes = encode_request(self.method, self.path, url.netloc, self.body, self.new_connection)
+        self.url = f"{self.host}{self.path}"
+        self.connection: socket.socket | None = None
+        self.buffer = b""
+        self.fire = environment.events.request.fire
+
+    def on_stop(self) -> None:
+        self.disconnect()
+
+    def disconnect(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+        self.buffer = b""
+
+    def send_back_to_back(self) -> None:
+        """``BATCH`` requests in a row: no think time, and Locust's per-task scheduling paid once per batch."""
+        for _ in range(BATCH):
+            self.send()
+
+    def send(self) -> None:
+        """One request and its answer, reported to Locust as one request event."""
+        start_time = time.time()
+        started = time.perf_counter()
+        length = 0
+        error: Exception | None = None
+        try:
+            length = self.exchange()
+        except (OSError, ValueError, ResponseError) as failure:
+            error = failure
+            self.disconnect()
+        self.fire(
+            request_type=self.method, name=self.name, response_time=(time.perf_counter() - started) * 1000.0,
+            response_length=length, exception=error, context={}, start_time=start_time, url=self.url, response=None,
+        )  # fmt: skip
+
+    def exchange(self) -> int:
+        if self.connection is None:
+            # Not socket.create_connection: under gevent it resolves the address again, in a thread pool.
+            self.connection = socket.socket(self.family, socket.SOCK_STREAM)
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.connection.connect(self.address)
+        connection = self.connection
+        # send, not sendall: gevent's sendall asks the kernel for the buffer size on every call.
+        sent = connection.send(self.request_bytes)
+        if sent < len(self.request_bytes):
+            connection.sendall(self.request_bytes[sent:])
+        data = self.buffer
+        while (end := data.find(HEADER_END)) < 0:
+            data += self.receive(connection)
+        head = data[:end]
+        status = head[9:12]
+        lower = head.lower()
+        at = lower.find(b"\r\ncontent-length:")
+        if at < 0:
+            raise ResponseError(f"no Content-Length in the answer: {head[:200]!r}")
+        line_end = head.find(b"\r\n", at + 2)
+        length = int(head[at + 17 : line_end if line_end > 0 else len(head)])
+        body_start = end + 4
+        while len(data) < body_start + length:
+            data += self.receive(connection)
+        body = data[body_start : body_start + length]
+        self.buffer = data[body_start + length :]
+        if self.new_connection or b"\r\nconnection: close" in lower:
+            self.disconnect()
+        if status != self.expected_status:
+            raise ResponseError(f"status {status.decode(errors='replace')}: {body[:200]!r}")
+        if not body.startswith(self.expected_body_prefix):
+            raise ResponseError(f"unexpected body {body[:200]!r}")
+        return length
+
+    @staticmethod
+    def receive(connection: socket.socket) -> bytes:
+        chunk = connection.recv(RECEIVE_BYTES)
+        if not chunk:
+            raise ResponseError("the server closed the connection before answering")
+        return chunk
