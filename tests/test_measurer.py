@@ -1,0 +1,78 @@
+"""Trusting the measurer: the null server and both Locust users count exactly and detect failures."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+
+from bench.load.runner import LOCUSTFILE
+from bench.servers import free_port
+from tests.servers import STARTED_PIDS
+
+USERS = {"lean": "LeanGet", "fasthttp": "FastHttpGet", "lean-put": "LeanPut", "fasthttp-put": "FastHttpPut"}
+
+
+@contextmanager
+def null_server(mode: str = "ok") -> Iterator[str]:
+    """The null server on a free port, answering 200 (ok), 500 (error), or closing without an answer (close)."""
+    port = free_port("127.0.0.1")
+    process = subprocess.Popen([sys.executable, "-m", "bench.nullserver", "--port", str(port), "--mode", mode])
+    STARTED_PIDS.add(process.pid)
+    try:
+        deadline = time.monotonic() + 10
+        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+            assert time.monotonic() < deadline and process.poll() is None, "the null server did not start"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(5)
+
+
+def locust(url: str, user: str, tmp_path: Path, *extra: str) -> dict[str, int]:
+    """Run Locust for two seconds and let every user finish its task: no request is left in flight."""
+    out = tmp_path / user
+    command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), user, "--headless", "--host", url, "-u", "4",
+               "-r", "100", "-t", "2s", "--stop-timeout", "10", "--only-summary", "--loglevel", "ERROR",
+               "--json-file", str(out), "--exit-code-on-error", "0", *extra]  # fmt: skip
+    subprocess.run(command, check=True, capture_output=True, timeout=60)
+    stats = json.loads(out.with_suffix(".json").read_text())[0]
+    return {
+        "requests": stats["num_requests"],
+        "failures": stats["num_failures"],
+        "bytes": stats["total_content_length"],
+    }
+
+
+def served_count(url: str) -> int:
+    return int(requests.get(url + "/stats", timeout=5).json()["requests"])
+
+
+@pytest.mark.parametrize("user", USERS.values())
+@pytest.mark.parametrize("new_connection", [False, True])
+def test_client_count_equals_the_servers_count(tmp_path: Path, user: str, new_connection: bool) -> None:
+    with null_server() as url:
+        before = served_count(url)
+        counted = locust(url, user, tmp_path, *(["--bench-new-connection"] if new_connection else []))
+        assert counted["requests"] > 100
+        assert counted["requests"] == served_count(url) - before
+        assert counted["failures"] == 0
+        assert counted["bytes"] == counted["requests"] * len(b'{"survived":0}')
+
+
+@pytest.mark.parametrize("user", ["LeanGet", "FastHttpGet"])
+@pytest.mark.parametrize("mode", ["error", "close"])
+def test_failures_are_detected(tmp_path: Path, user: str, mode: str) -> None:
+    with null_server(mode) as url:
+        counted = locust(url, user, tmp_path)
+    assert counted["requests"] > 0
+    assert counted["failures"] == counted["requests"]
