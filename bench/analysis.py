@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from bench.results import Scenario
+from bench.results import NEAR_CLIENT_LIMIT, Scenario
 from bench.stats import coefficient_of_variation, ratio_of_medians
 
 CLAIM = "FastAPI is 2x faster than Flask"
@@ -18,10 +18,13 @@ PAIRS = (("fastapi", "flask"), ("tornado", "flask"), ("fastapi", "tornado"))
 CV_WARNING = 0.05
 LOAD_WARNING = 0.5
 
-Metric = Literal["throughput", "cpu_efficiency"]
+AGREEMENT = 0.10  # Locust and wrk should agree this closely where neither is near its limit
+
+Metric = Literal["throughput", "cpu_efficiency", "throughput_wrk"]
 METRIC_LABELS: dict[str, str] = {
     "throughput": "requests per second",
     "cpu_efficiency": "requests per server CPU-second",
+    "throughput_wrk": "requests per second, driven by wrk",
 }
 Verdict = Literal["holds", "refuted", "inconclusive"]
 
@@ -43,6 +46,8 @@ def metric_values(scenarios: Sequence[Scenario], metric: Metric) -> list[float]:
     measured = usable(scenarios)
     if metric == "throughput":
         return [s.rps for s in measured]
+    if metric == "throughput_wrk":
+        return [float(s.crosscheck["rps"]) for s in measured if s.crosscheck]
     return [1e6 / s.server_cpu_us_per_request for s in measured if s.server_cpu_us_per_request]
 
 
@@ -97,9 +102,12 @@ def comparisons(scenarios: Sequence[Scenario]) -> list[Comparison]:
     """Every pair in ``PAIRS`` present in the run, for each endpoint and metric."""
     present = {s.framework for s in scenarios}
     endpoints = sorted({s.endpoint for s in scenarios})
+    metrics: list[Metric] = ["throughput", "cpu_efficiency"]
+    if any(s.crosscheck for s in scenarios):
+        metrics.append("throughput_wrk")
     return [
         compare(scenarios, top, bottom, endpoint, metric)
-        for metric in ("throughput", "cpu_efficiency")
+        for metric in metrics
         for endpoint in endpoints
         for top, bottom in PAIRS
         if top in present and bottom in present
@@ -189,6 +197,36 @@ VERDICT_PHRASES = {
 }
 
 
+@dataclass(frozen=True)
+class Agreement:
+    """Locust against wrk on one scenario."""
+
+    scenario: Scenario
+    locust_rps: float
+    wrk_rps: float
+
+    @property
+    def difference(self) -> float:
+        return self.locust_rps / self.wrk_rps - 1.0
+
+    @property
+    def agrees(self) -> bool:
+        return abs(self.difference) <= AGREEMENT
+
+    @property
+    def excused(self) -> bool:
+        """Disagreement is expected where Locust is near its own limit."""
+        return self.scenario.near_client_limit or self.scenario.client_bound
+
+
+def agreements(scenarios: Sequence[Scenario]) -> list[Agreement]:
+    return [
+        Agreement(s, s.rps, float(s.crosscheck["rps"]))
+        for s in usable(scenarios)
+        if s.crosscheck and s.crosscheck.get("rps")
+    ]
+
+
 def warnings(scenarios: Sequence[Scenario], manifest: dict[str, Any]) -> list[str]:
     """Everything a reader should know before trusting the figures."""
     found = []
@@ -208,6 +246,16 @@ def warnings(scenarios: Sequence[Scenario], manifest: dict[str, Any]) -> list[st
         cv = coefficient_of_variation([s.rps for s in usable(group)])
         if cv is not None and cv > CV_WARNING:
             found.append(f"{framework} {endpoint.upper()}: throughput varied by {cv:.1%} between repeats (over 5%)")
+    near = [s.id for s in scenarios if s.near_client_limit and not s.client_bound]
+    if near:
+        found.append(
+            f"{len(near)} scenario(s) ran above {NEAR_CLIENT_LIMIT:.0%} of the load generator's ceiling against a "
+            f"null server, so the client may have shaped them: {', '.join(near)}"
+        )
+    unexplained = [a for a in agreements(scenarios) if not a.agrees and not a.excused]
+    if unexplained:
+        listed = ", ".join(f"{a.scenario.id} ({a.difference:+.0%})" for a in unexplained)
+        found.append(f"Locust and wrk disagree by more than {AGREEMENT:.0%} where neither is near its limit: {listed}")
     environment = manifest.get("environment", {})
     load = (environment.get("load_average_before") or [0.0])[0]
     if load > LOAD_WARNING:

@@ -15,7 +15,6 @@ from bench.load.runner import LoadSpec, LocustRun
 from bench.servers import Server, ServerSpec, free_port
 from bench.window import measure_window
 
-NEAR_LIMIT = 0.70
 MODES = {"keepalive_rps": False, "new_connection_rps": True}
 
 

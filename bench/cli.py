@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--results-dir", type=Path, help="where result folders go (default results/)")
     run.add_argument("--run-id", help="name of the result folder (default: UTC date and time)")
     run.add_argument("--user-class", choices=USER_CLASSES, help="Locust user: lean (default) or fasthttp")
+    run.add_argument("--crosscheck", choices=("none", "wrk"), help="also drive each scenario with wrk")
     run.add_argument("--reports-dir", type=Path, help="where reports go (default reports/)")
     run.add_argument("--no-report", action="store_true", help="do not write the HTML report at the end")
 
@@ -118,10 +119,13 @@ def client_ceiling(args: argparse.Namespace) -> int:
 def run_benchmark(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from bench.config import load_config
     from bench.console import console, progress_bar, report_progress, results_table
+    from bench.load.wrk import available as wrk_available
     from bench.run import estimated_seconds, run, schedule
 
     config = load_config(args.config, args.quick, {name: getattr(args, name) for name in RUN_SETTINGS})
     plan = schedule(config)
+    if config.crosscheck == "wrk" and not wrk_available():
+        console.print("[yellow]wrk is not installed (Debian package wrk): the cross-check is skipped[/yellow]")
     console.print(
         f"{len(plan)} scenarios ({', '.join(config.frameworks)} x {', '.join(config.endpoints)} x {config.repeats} "
         f"repeats), {config.warmup:g} s warm-up + {config.duration:g} s each: about "

@@ -43,6 +43,7 @@ class BenchConfig(BaseModel):
     port: int = Field(ge=0, le=65535)
     user_class: Literal["lean", "fasthttp"]
     health_timeout: float = Field(gt=0)
+    crosscheck: Literal["none", "wrk"]
     ceiling_warmup: float = Field(ge=0)
     ceiling_duration: float = Field(gt=0)
     results_dir: Path

@@ -25,6 +25,12 @@ RAW = "raw"
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
+# What the flags of a scenario mean, defined once.
+CLIENT_BOUND_PERCENT = 90.0  # client_bound: the load generator used this much of its CPU or more
+NEAR_CLIENT_LIMIT = 0.70  # near_client_limit: rps above this share of the client's ceiling (null server)
+MAX_FAILURE_RATIO = 0.001  # valid: at most this share of requests failed
+
+
 class Scenario(BaseModel):
     """The figures of one framework x endpoint x repeat, derived from its raw files."""
 
@@ -49,6 +55,7 @@ class Scenario(BaseModel):
     near_client_limit: bool
     valid: bool
     error: str | None = None
+    crosscheck: dict[str, Any] | None = None
 
 
 class Summary(BaseModel):

@@ -25,9 +25,13 @@ from bench.analysis import verdicts
 from bench.config import BenchConfig
 from bench.errors import BenchError
 from bench.latency import decode, percentiles_ms
+from bench.load import wrk
 from bench.load.runner import LoadSpec, LocustRun
 from bench.results import (
+    CLIENT_BOUND_PERCENT,
     MANIFEST,
+    MAX_FAILURE_RATIO,
+    NEAR_CLIENT_LIMIT,
     RAW,
     SCHEMA_VERSION,
     SUMMARY,
@@ -40,9 +44,6 @@ from bench.sampling import CpuUsage
 from bench.servers import Server, ServerSpec, free_port, verify
 from bench.window import measure_window
 
-CLIENT_BOUND_PERCENT = 90.0
-NEAR_CLIENT_LIMIT = 0.70  # of the client's ceiling against the null server
-MAX_FAILURE_RATIO = 0.001
 SCENARIO_OVERHEAD_SECONDS = 4.0  # server start, Locust start, stop: for the progress estimate only
 
 
@@ -153,6 +154,13 @@ def measure(
         server.start(config.health_timeout)
         verify(spec.url, config.model, key.endpoint)
         t0, usage, latency = measure_window(server, load, config.warmup, config.duration)
+        crosschecked = None
+        if config.crosscheck == "wrk" and wrk.available():
+            crosschecked = wrk.crosscheck(
+                spec.url, key.endpoint, connections=config.users, warmup=config.warmup, duration=config.duration,
+                cpus=tuple(config.client_cpus), out_dir=out,
+            )  # fmt: skip
+            server.check_alive()
     write_json_atomically(
         out / "measurement.json",
         {"t0": t0, "cpu": usage.__dict__, "commands": commands},
@@ -160,7 +168,8 @@ def measure(
     client_ceiling = None
     if ceiling is not None:
         client_ceiling = ceiling["keepalive_rps" if spec.keeps_connections_alive else "new_connection_rps"]
-    return figures(key, config.model, latency, usage, len(config.client_cpus), client_ceiling_rps=client_ceiling)
+    scenario = figures(key, config.model, latency, usage, len(config.client_cpus), client_ceiling_rps=client_ceiling)
+    return scenario.model_copy(update={"crosscheck": crosschecked})
 
 
 @contextmanager

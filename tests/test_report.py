@@ -38,9 +38,11 @@ def test_throughput_verdicts(fixture: str, expected: str, reason: str) -> None:
         assert set(verdict) == {"claim", "endpoint", "metric", "ratio", "ci_low", "ci_high", "verdict", "reason"}
 
 
-def test_client_bound_run_still_judges_server_cpu() -> None:
-    cpu = [v for v in verdicts(load_summary(FIXTURES / "client_bound").scenarios) if v["metric"] == "cpu_efficiency"]
-    assert cpu and all(v["verdict"] == "holds" for v in cpu)
+def test_client_bound_run_still_judges_server_cpu_and_wrk() -> None:
+    found = verdicts(load_summary(FIXTURES / "client_bound").scenarios)
+    for metric in ("cpu_efficiency", "throughput_wrk"):
+        judged = [v for v in found if v["metric"] == metric]
+        assert len(judged) == 2 and all(v["verdict"] == "holds" for v in judged), judged
 
 
 class Page(HTMLParser):
@@ -80,6 +82,7 @@ def test_page_is_complete_and_self_contained(tmp_path: Path, fixture: str) -> No
     page = Page()
     page.feed(html)
     expected_sections = SECTIONS - ({"warnings"} if fixture != "client_bound" else set())
+    expected_sections |= {"crosscheck"} if fixture == "client_bound" else set()
     assert expected_sections <= page.sections
     assert page.svgs == 4 and {"script", "link", "img", "iframe"}.isdisjoint(page.tags)
     assert not page.external, page.external

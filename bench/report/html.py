@@ -47,9 +47,21 @@ def scenario_flags(scenario: Scenario) -> str:
     marks = []
     if scenario.client_bound:
         marks.append("client-bound")
+    elif scenario.near_client_limit:
+        marks.append("near client limit")
     if not scenario.valid:
         marks.append("invalid")
     return "; ".join(marks)
+
+
+def ceiling_text(manifest: dict[str, Any]) -> str:
+    ceiling = manifest.get("client_ceiling")
+    if not ceiling:
+        return f"not measured ({manifest.get('client_ceiling_error', 'no record')})"
+    return (
+        f"{ceiling['keepalive_rps']:,.0f} requests/s with keep-alive, "
+        f"{ceiling['new_connection_rps']:,.0f} with a new connection per request"
+    )
 
 
 def environment_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:
@@ -98,6 +110,8 @@ def render(folder: Path) -> tuple[str, dict[str, str]]:
         overall=throughput.pop() if len(throughput) == 1 else "mixed",
         verdicts=verdicts,
         comparisons=analysis.comparisons(scenarios),
+        agreements=analysis.agreements(scenarios),
+        ceiling_text=ceiling_text(manifest),
         warnings=analysis.warnings(scenarios, manifest),
         scenarios=scenarios,
         svgs=svgs,

@@ -1,0 +1,75 @@
+"""An independent cross-check: wrk drives the same server with the same connections and CPU pinning.
+
+wrk is a C load generator with its own HTTP client; where it and Locust agree, neither is measuring
+itself. Its figures come from a Lua ``done`` hook that writes JSON, never from its printed report.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.errors import BenchError
+from bench.servers import pinned
+
+SCRIPT = Path(__file__).with_name("wrk_report.lua")
+AGE, SEX = 8, "M"
+
+
+def available() -> bool:
+    return shutil.which("wrk") is not None
+
+
+@dataclass(frozen=True)
+class WrkSpec:
+    url: str
+    endpoint: str
+    connections: int
+    seconds: int
+    cpus: tuple[int, ...]
+
+    def command(self) -> list[str]:
+        threads = max(1, min(len(self.cpus), self.connections))
+        path = f"/predict?age={AGE}&sex={SEX}" if self.endpoint == "get" else "/predict"
+        wrk = ["wrk", "-t", str(threads), "-c", str(self.connections), "-d", f"{self.seconds}s", "-s", str(SCRIPT)]
+        return pinned([*wrk, self.url + path], self.cpus)
+
+
+def run_wrk(spec: WrkSpec, out: Path) -> dict[str, Any]:
+    """One wrk run; returns its figures (requests, rps, errors, percentiles in ms)."""
+    env = {**os.environ, "WRK_JSON_OUT": str(out)}
+    if spec.endpoint == "put":
+        env |= {"WRK_METHOD": "PUT", "WRK_BODY": json.dumps({"age": AGE, "sex": SEX})}
+    with out.with_suffix(".log").open("wb") as log:
+        done = subprocess.run(
+            spec.command(), env=env, stdout=log, stderr=subprocess.STDOUT, timeout=spec.seconds + 60, check=False
+        )
+    if done.returncode != 0 or not out.is_file():
+        raise BenchError(f"wrk failed (exit code {done.returncode}); see {out.with_suffix('.log')}")
+    raw: dict[str, Any] = json.loads(out.read_text())
+    seconds = raw["duration_us"] / 1e6
+    return {
+        "tool": "wrk",
+        "requests": raw["requests"],
+        "errors": sum(raw["errors"].values()),
+        "rps": raw["requests"] / seconds,
+        "p50_ms": raw["p50_us"] / 1000,
+        "p90_ms": raw["p90_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
+        "p999_ms": raw["p999_us"] / 1000,
+    }
+
+
+def crosscheck(
+    url: str, endpoint: str, *, connections: int, warmup: float, duration: float, cpus: tuple[int, ...], out_dir: Path
+) -> dict[str, Any]:
+    """wrk's warm-up (discarded), then its measurement, on the server Locust has just measured."""
+    if warmup > 0:
+        run_wrk(WrkSpec(url, endpoint, connections, math.ceil(warmup), cpus), out_dir / "wrk-warmup.json")
+    return run_wrk(WrkSpec(url, endpoint, connections, math.ceil(duration), cpus), out_dir / "wrk.json")
