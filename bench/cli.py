@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from apps.model import DEFAULT_MODEL, MODEL_NAMES
 from bench.config import FRAMEWORKS, parse_cpus
@@ -53,7 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     ceiling = verbs.add_parser("ceiling", help="measure the load generator's own limit against a null server")
     ceiling.add_argument("--json", action="store_true", help="print one JSON object")
-    ceiling.add_argument("--user-class", type=names, default=list(USER_CLASSES), help="comma-separated")
+    ceiling.add_argument(
+        "--user-class", type=names, dest="user_classes", default=list(USER_CLASSES), help="comma-separated"
+    )
     ceiling.add_argument("--config", type=Path, help="TOML file overriding bench/defaults.toml")
     ceiling.add_argument("--users", type=int, help="concurrent Locust users")
     ceiling.add_argument("--duration", type=float, dest="ceiling_duration", help="seconds measured per mode")
@@ -70,22 +73,14 @@ def names(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
-RUN_SETTINGS = (
-    "frameworks",
-    "endpoints",
-    "model",
-    "users",
-    "duration",
-    "warmup",
-    "repeats",
-    "server_cpus",
-    "client_cpus",
-    "results_dir",
-    "reports_dir",
-    "user_class",
-)
-CEILING_SETTINGS = ("users", "ceiling_duration", "server_cpus", "client_cpus")
 USER_CLASSES = ("lean", "fasthttp")
+
+
+def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The flags that name a setting of ``BenchConfig`` (same name), as overrides of the lower layers."""
+    from bench.config import BenchConfig
+
+    return {name: value for name, value in vars(args).items() if name in BenchConfig.model_fields}
 
 
 def client_ceiling(args: argparse.Namespace) -> int:
@@ -95,18 +90,18 @@ def client_ceiling(args: argparse.Namespace) -> int:
     from bench import ceiling
     from bench.config import load_config
 
-    config = load_config(args.config, False, {name: getattr(args, name) for name in CEILING_SETTINGS})
-    unknown = set(args.user_class) - set(USER_CLASSES)
+    config = load_config(args.config, False, config_overrides(args))
+    unknown = set(args.user_classes) - set(USER_CLASSES)
     if unknown:
         raise BenchError(f"unknown user class {', '.join(sorted(unknown))}; choose from {', '.join(USER_CLASSES)}")
     with tempfile.TemporaryDirectory(prefix="titanic-bench-ceiling-") as scratch:
-        result = ceiling.measure(config, args.user_class, Path(scratch))
+        result = ceiling.measure(config, args.user_classes, Path(scratch))
     if args.json:
         print(json.dumps(result))
         return 0
     print(f"client ceiling on CPU {config.client_cpus} against the null server on CPU {config.server_cpus}, "
           f"{config.users} users, {config.ceiling_duration:g} s per mode:")  # fmt: skip
-    for user_class in args.user_class:
+    for user_class in args.user_classes:
         row = result[user_class]
         print(
             f"  {user_class:<9} keep-alive {row['keepalive_rps']:>9,.0f} rps "
@@ -122,7 +117,7 @@ def run_benchmark(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from bench.load.wrk import available as wrk_available
     from bench.run import estimated_seconds, run, schedule
 
-    config = load_config(args.config, args.quick, {name: getattr(args, name) for name in RUN_SETTINGS})
+    config = load_config(args.config, args.quick, config_overrides(args))
     plan = schedule(config)
     if config.crosscheck == "wrk" and not wrk_available():
         console.print("[yellow]wrk is not installed (Debian package wrk): the cross-check is skipped[/yellow]")

@@ -76,3 +76,15 @@ def test_failures_are_detected(tmp_path: Path, user: str, mode: str) -> None:
         counted = locust(url, user, tmp_path)
     assert counted["requests"] > 0
     assert counted["failures"] == counted["requests"]
+
+
+def test_ceiling_json_has_both_modes_per_user_class() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "ceiling", "--json", "--duration", "1", "--users", "8"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    for user_class in ("lean", "fasthttp"):
+        assert result[user_class]["keepalive_rps"] > result[user_class]["new_connection_rps"] > 0
+        assert result[user_class]["keepalive_failures"] == 0

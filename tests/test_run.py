@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -90,3 +92,18 @@ def test_an_interrupted_run_stops_every_child_and_is_incomplete(tmp_path: Path, 
     assert not alive, f"children outlived the run: {alive}"
     assert json.loads((tmp_path / "i" / "summary.json").read_text())["complete"] is False
     assert json.loads((tmp_path / "i" / "manifest.json").read_text())["interrupted"] is True
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("wrk") is None and not os.environ.get("CI"), reason="wrk not installed; CI has it")
+def test_wrk_crosscheck_drives_the_same_server(tmp_path: Path) -> None:
+    done = bench(
+        "run", "--frameworks", "tornado", *TINY_RUN, "--endpoints", "put", "--crosscheck", "wrk",
+        "--results-dir", str(tmp_path), "--run-id", "w", "--no-report",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    [scenario] = load_summary(tmp_path / "w").scenarios
+    assert scenario.crosscheck is not None and scenario.crosscheck["tool"] == "wrk"
+    assert scenario.crosscheck["requests"] > 0 and scenario.crosscheck["errors"] == 0
+    assert 0 < scenario.crosscheck["p50_ms"] <= scenario.crosscheck["p99_ms"]
+    assert (tmp_path / "w" / "raw" / scenario.id / "wrk.json").is_file()
