@@ -29,6 +29,15 @@ METRIC_LABELS: dict[str, str] = {
 Verdict = Literal["holds", "refuted", "inconclusive"]
 
 
+def closed_loop(scenarios: Sequence[Scenario]) -> list[Scenario]:
+    """The saturation scenarios, whose throughputs can be compared (open-loop ones run at a set rate)."""
+    return [s for s in scenarios if s.target_rps is None]
+
+
+def open_loop(scenarios: Sequence[Scenario]) -> list[Scenario]:
+    return [s for s in scenarios if s.target_rps is not None]
+
+
 def usable(scenarios: Sequence[Scenario]) -> list[Scenario]:
     """Scenarios that were measured at all (a failed scenario has no figures)."""
     return [s for s in scenarios if s.error is None and s.requests > 0]
@@ -99,7 +108,8 @@ def compare(
 
 
 def comparisons(scenarios: Sequence[Scenario]) -> list[Comparison]:
-    """Every pair in ``PAIRS`` present in the run, for each endpoint and metric."""
+    """Every pair in ``PAIRS`` present in the run, for each endpoint and metric (closed-loop scenarios only)."""
+    scenarios = closed_loop(scenarios)
     present = {s.framework for s in scenarios}
     endpoints = sorted({s.endpoint for s in scenarios})
     metrics: list[Metric] = ["throughput", "cpu_efficiency"]

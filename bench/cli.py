@@ -35,38 +35,54 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = verbs.add_parser("run", help="benchmark the apps and write a results folder")
     run.add_argument("--config", type=Path, help="TOML file overriding bench/defaults.toml")
-    run.add_argument("--quick", action="store_true", help="short phases, 2 repeats (about 2.5 minutes here)")
+    add_phase_flags(run, "scenario")
     run.add_argument("--frameworks", type=names, help="comma-separated, e.g. fastapi,flask")
     run.add_argument("--endpoints", type=names, help="comma-separated: get,put")
     run.add_argument("--model", help=f"one of {', '.join(MODEL_NAMES)}")
     run.add_argument("--users", type=int, help="concurrent Locust users")
-    run.add_argument("--duration", type=float, help="seconds measured per scenario")
-    run.add_argument("--warmup", type=float, help="seconds of discarded warm-up per scenario")
-    run.add_argument("--repeats", type=int, help="repeats of each scenario, interleaved")
-    run.add_argument("--server-cpus", type=parse_cpus, help="CPUs for the server, e.g. 0")
-    run.add_argument("--client-cpus", type=parse_cpus, help="CPUs for Locust, e.g. 1")
-    run.add_argument("--results-dir", type=Path, help="where result folders go (default results/)")
-    run.add_argument("--run-id", help="name of the result folder (default: UTC date and time)")
+    add_cpu_flags(run, "server")
     run.add_argument("--user-class", choices=USER_CLASSES, help="Locust user: lean (default) or fasthttp")
     run.add_argument("--crosscheck", choices=("none", "wrk"), help="also drive each scenario with wrk")
-    run.add_argument("--reports-dir", type=Path, help="where reports go (default reports/)")
-    run.add_argument("--no-report", action="store_true", help="do not write the HTML report at the end")
+    run.add_argument("--arrival-rate", type=float, help="open loop: requests/s, the same for every framework")
+    add_output_flags(run)
+
+    sweep = verbs.add_parser("sweep", help="open-loop latency against offered load, from a closed-loop run")
+    sweep.add_argument("closed_run", type=Path, help="results/<run-id> of a closed-loop run: its config and rps")
+    sweep.add_argument("--shares", type=names, default=None, help="shares of each framework's rps (0.1,...,0.9)")
+    add_phase_flags(sweep, "rate")
+    add_output_flags(sweep)
 
     ceiling = verbs.add_parser("ceiling", help="measure the load generator's own limit against a null server")
     ceiling.add_argument("--json", action="store_true", help="print one JSON object")
-    ceiling.add_argument(
-        "--user-class", type=names, dest="user_classes", default=list(USER_CLASSES), help="comma-separated"
-    )
+    ceiling.add_argument("--user-class", type=names, dest="user_classes", default=list(USER_CLASSES), help="a,b")
     ceiling.add_argument("--config", type=Path, help="TOML file overriding bench/defaults.toml")
     ceiling.add_argument("--users", type=int, help="concurrent Locust users")
     ceiling.add_argument("--duration", type=float, dest="ceiling_duration", help="seconds measured per mode")
-    ceiling.add_argument("--server-cpus", type=parse_cpus, help="CPUs for the null server")
-    ceiling.add_argument("--client-cpus", type=parse_cpus, help="CPUs for Locust")
+    add_cpu_flags(ceiling, "null server")
 
     report = verbs.add_parser("report", help="write the HTML report of a results folder")
     report.add_argument("folder", type=Path, help="results/<run-id>")
     report.add_argument("--reports-dir", type=Path, default=Path("reports"), help="default reports/")
     return parser
+
+
+def add_phase_flags(parser: argparse.ArgumentParser, unit: str) -> None:
+    parser.add_argument("--quick", action="store_true", help="short phases, 2 repeats (run: about 2.5 min here)")
+    parser.add_argument("--duration", type=float, help=f"seconds measured per {unit}")
+    parser.add_argument("--warmup", type=float, help=f"seconds of discarded warm-up per {unit}")
+    parser.add_argument("--repeats", type=int, help=f"repeats of each {unit}, interleaved")
+
+
+def add_cpu_flags(parser: argparse.ArgumentParser, server: str) -> None:
+    parser.add_argument("--server-cpus", type=parse_cpus, help=f"CPUs for the {server}, e.g. 0")
+    parser.add_argument("--client-cpus", type=parse_cpus, help="CPUs for Locust, e.g. 1")
+
+
+def add_output_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--results-dir", type=Path, help="where result folders go (default results/)")
+    parser.add_argument("--run-id", help="name of the result folder (default: UTC date and time)")
+    parser.add_argument("--reports-dir", type=Path, help="where reports go (default reports/)")
+    parser.add_argument("--no-report", action="store_true", help="do not write the HTML report at the end")
 
 
 def names(text: str) -> list[str]:
@@ -84,67 +100,44 @@ def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def client_ceiling(args: argparse.Namespace) -> int:
-    import json
-    import tempfile
-
-    from bench import ceiling
     from bench.config import load_config
+    from bench.console import print_ceiling
 
     config = load_config(args.config, False, config_overrides(args))
     unknown = set(args.user_classes) - set(USER_CLASSES)
     if unknown:
         raise BenchError(f"unknown user class {', '.join(sorted(unknown))}; choose from {', '.join(USER_CLASSES)}")
-    with tempfile.TemporaryDirectory(prefix="titanic-bench-ceiling-") as scratch:
-        result = ceiling.measure(config, args.user_classes, Path(scratch))
-    if args.json:
-        print(json.dumps(result))
-        return 0
-    print(f"client ceiling on CPU {config.client_cpus} against the null server on CPU {config.server_cpus}, "
-          f"{config.users} users, {config.ceiling_duration:g} s per mode:")  # fmt: skip
-    for user_class in args.user_classes:
-        row = result[user_class]
-        print(
-            f"  {user_class:<9} keep-alive {row['keepalive_rps']:>9,.0f} rps "
-            f"({row['keepalive_client_cpu_percent']:.0f}% CPU)   new connection per request "
-            f"{row['new_connection_rps']:>9,.0f} rps ({row['new_connection_client_cpu_percent']:.0f}% CPU)"
-        )
-    return 0  # fmt: skip
+    return print_ceiling(config, args.user_classes, args.json)
 
 
 def run_benchmark(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from bench.config import load_config
-    from bench.console import console, progress_bar, report_progress, results_table
-    from bench.load.wrk import available as wrk_available
-    from bench.run import estimated_seconds, run, schedule
+    from bench.console import run_and_show
+    from bench.run import schedule
 
     config = load_config(args.config, args.quick, config_overrides(args))
-    plan = schedule(config)
-    if config.crosscheck == "wrk" and not wrk_available():
-        console.print("[yellow]wrk is not installed (Debian package wrk): the cross-check is skipped[/yellow]")
-    console.print(
-        f"{len(plan)} scenarios ({', '.join(config.frameworks)} x {', '.join(config.endpoints)} x {config.repeats} "
-        f"repeats), {config.warmup:g} s warm-up + {config.duration:g} s each: about "
-        f"{estimated_seconds(config) / 60:.1f} minutes. "
-        f"Server on CPU {config.server_cpus}, Locust on {config.client_cpus}."
-    )
-    with progress_bar(len(plan)) as progress:
-        outcome = run(config, args.run_id, ["python", "-m", "bench", *argv], report_progress(progress))
-    console.print(results_table(outcome.scenarios))
-    print(outcome.folder)
-    if outcome.complete and not args.no_report:
-        from bench.analysis import headline, verdicts
-        from bench.report.html import build_report
+    return run_and_show(config, schedule(config), args.run_id, ["python", "-m", "bench", *argv], not args.no_report)
 
-        page = build_report(outcome.folder, config.reports_dir)
-        console.print(headline(verdicts(outcome.scenarios)))
-        print(page)
-    if outcome.interrupted:
-        console.print("[red]interrupted[/red]: the results folder is marked incomplete")
-        return 130
-    if not outcome.complete:
-        console.print("[red]some scenarios failed[/red]: the results folder is marked incomplete")
-        return 1
-    return 0
+
+def sweep_benchmark(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from bench.config import BenchConfig, validate_config
+    from bench.console import run_and_show
+    from bench.results import load_manifest, load_summary
+    from bench.sweep import DEFAULT_SHARES, sweep_plan
+
+    closed = load_summary(args.closed_run)
+    recorded = BenchConfig.model_validate(load_manifest(args.closed_run)["config"]).to_json_dict()
+    if args.quick:
+        from bench.config import quick_settings
+
+        recorded.update(quick_settings())
+    config = validate_config({**recorded, **config_overrides(args)})
+    try:
+        shares = [float(share) for share in args.shares] if args.shares else list(DEFAULT_SHARES)
+    except ValueError:
+        raise BenchError(f"bad --shares {','.join(args.shares)}: expected numbers such as 0.1,0.5,0.9") from None
+    plan = sweep_plan(config, closed.scenarios, shares)
+    return run_and_show(config, plan, args.run_id, ["python", "-m", "bench", *argv], not args.no_report)
 
 
 def run_verb(args: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -164,6 +157,8 @@ def run_verb(args: argparse.Namespace, argv: Sequence[str]) -> int:
         return serve(spec)
     if args.verb == "run":
         return run_benchmark(args, argv)
+    if args.verb == "sweep":
+        return sweep_benchmark(args, argv)
     if args.verb == "ceiling":
         return client_ceiling(args)
     if args.verb == "report":

@@ -44,6 +44,7 @@ class BenchConfig(BaseModel):
     user_class: Literal["lean", "fasthttp"]
     health_timeout: float = Field(gt=0)
     crosscheck: Literal["none", "wrk"]
+    arrival_rate: float | None = Field(default=None, gt=0)
     ceiling_warmup: float = Field(ge=0)
     ceiling_duration: float = Field(gt=0)
     results_dir: Path
@@ -96,6 +97,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise BenchError(f"config file not found: {path}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise BenchError(f"config file {path} is not valid TOML: {error}") from None
+
+
+def quick_settings() -> dict[str, Any]:
+    """The ``[quick]`` table of the defaults: short phases and 2 repeats."""
+    return dict(_read_toml(DEFAULTS_PATH)["quick"])
 
 
 def load_config(

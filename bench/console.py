@@ -1,19 +1,29 @@
-"""What a person sees during and after a run: a progress bar and a table (rich). No figures computed here
-beyond grouping and medians of the stored scenarios."""
+"""What a person sees at the terminal: progress, the results table, the verdict line (rich).
+
+No figures are computed here beyond grouping and medians of the stored scenarios.
+"""
 
 from __future__ import annotations
 
+import json
 import sys
+import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bench import ceiling
+from bench.analysis import headline, verdicts
+from bench.config import BenchConfig
+from bench.load import wrk
+from bench.report.html import build_report
 from bench.results import Scenario
-from bench.run import ScenarioKey
+from bench.run import ScenarioKey, estimated_seconds, run
 from bench.stats import median
 
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
@@ -83,3 +93,53 @@ def results_table(scenarios: list[Scenario]) -> Table:
             flags(group),
         )
     return table
+
+
+def run_and_show(
+    config: BenchConfig, plan: list[ScenarioKey], run_id: str | None, command_line: list[str], write_report: bool
+) -> int:
+    """Run ``plan`` with a progress bar, then the table, the report and its verdict; return the exit code."""
+    if config.crosscheck == "wrk" and not wrk.available():
+        console.print("[yellow]wrk is not installed (Debian package wrk): the cross-check is skipped[/yellow]")
+    console.print(
+        f"{len(plan)} scenarios ({', '.join(config.frameworks)} x {', '.join(config.endpoints)} x {config.repeats} "
+        f"repeats), {config.warmup:g} s warm-up + {config.duration:g} s each: about "
+        f"{estimated_seconds(config, len(plan)) / 60:.1f} minutes. "
+        f"Server on CPU {config.server_cpus}, Locust on {config.client_cpus}."
+    )
+    with progress_bar(len(plan)) as progress:
+        outcome = run(config, run_id, command_line, report_progress(progress), plan)
+    console.print(results_table(outcome.scenarios))
+    print(outcome.folder)
+    if outcome.complete and write_report:
+        page = build_report(outcome.folder, config.reports_dir)
+        console.print(headline(verdicts(outcome.scenarios)))
+        print(page)
+    if outcome.interrupted:
+        console.print("[red]interrupted[/red]: the results folder is marked incomplete")
+        return 130
+    if not outcome.complete:
+        console.print("[red]some scenarios failed[/red]: the results folder is marked incomplete")
+        return 1
+    return 0
+
+
+def print_ceiling(config: BenchConfig, user_classes: list[str], as_json: bool) -> int:
+    """Measure the client's ceiling for ``user_classes`` and print it (one JSON object with ``as_json``)."""
+    with tempfile.TemporaryDirectory(prefix="titanic-bench-ceiling-") as scratch:
+        result = ceiling.measure(config, user_classes, Path(scratch))
+    if as_json:
+        print(json.dumps(result))
+        return 0
+    print(
+        f"client ceiling on CPU {config.client_cpus} against the null server on CPU {config.server_cpus}, "
+        f"{config.users} users, {config.ceiling_duration:g} s per mode:"
+    )
+    for user_class in user_classes:
+        row = result[user_class]
+        print(
+            f"  {user_class:<9} keep-alive {row['keepalive_rps']:>9,.0f} rps "
+            f"({row['keepalive_client_cpu_percent']:.0f}% CPU)   new connection per request "
+            f"{row['new_connection_rps']:>9,.0f} rps ({row['new_connection_client_cpu_percent']:.0f}% CPU)"
+        )
+    return 0

@@ -56,6 +56,8 @@ class Scenario(BaseModel):
     valid: bool
     error: str | None = None
     crosscheck: dict[str, Any] | None = None
+    target_rps: float | None = None  # open loop: the fixed arrival rate offered (rps is what was achieved)
+    load_share: float | None = None  # in a sweep: target_rps over the framework's closed-loop median rps
 
 
 class Summary(BaseModel):

@@ -53,13 +53,19 @@ class Interrupted(Exception):
 
 @dataclass(frozen=True)
 class ScenarioKey:
+    """What one scenario measures; ``target_rps`` set means open loop at that arrival rate."""
+
     framework: str
     endpoint: str
     repeat: int
+    target_rps: float | None = None
+    load_share: float | None = None  # in a sweep: target_rps as a share of the framework's closed-loop rps
 
     @property
     def id(self) -> str:
-        return f"r{self.repeat}-{self.endpoint}-{self.framework}"
+        rate = f"-at{self.target_rps:.0f}rps" if self.target_rps else ""
+        share = f"-{round(self.load_share * 100)}pct" if self.load_share else ""
+        return f"r{self.repeat}-{self.endpoint}-{self.framework}{rate}{share}"
 
 
 CEILING_KEY = ScenarioKey("null server", "client ceiling", 0)
@@ -68,7 +74,7 @@ CEILING_KEY = ScenarioKey("null server", "client ceiling", 0)
 def schedule(config: BenchConfig) -> list[ScenarioKey]:
     """Repeats outermost, frameworks innermost: A B C A B C, so drift hits every framework alike."""
     return [
-        ScenarioKey(framework, endpoint, repeat)
+        ScenarioKey(framework, endpoint, repeat, config.arrival_rate)
         for repeat in range(1, config.repeats + 1)
         for endpoint in config.endpoints
         for framework in config.frameworks
@@ -124,7 +130,7 @@ def failed_scenario(key: ScenarioKey, model: str, reason: str) -> Scenario:
         id=key.id, framework=key.framework, endpoint=key.endpoint, model=model, repeat=key.repeat, requests=0,
         failures=0, rps=0.0, p50_ms=None, p90_ms=None, p99_ms=None, p999_ms=None, server_cpu_us_per_request=None,
         client_cpu_percent=0.0, client_bound=False, client_ceiling_rps=None, near_client_limit=False, valid=False,
-        error=reason,
+        error=reason, target_rps=key.target_rps, load_share=key.load_share,
     )  # fmt: skip
 
 
@@ -147,6 +153,7 @@ def measure(
             duration=config.duration,
             cpus=tuple(config.client_cpus),
             out_dir=out,
+            arrival_rate=key.target_rps,
         )
     )
     commands.update(server=spec.command(), locust=load.spec.command())
@@ -169,7 +176,9 @@ def measure(
     if ceiling is not None:
         client_ceiling = ceiling["keepalive_rps" if spec.keeps_connections_alive else "new_connection_rps"]
     scenario = figures(key, config.model, latency, usage, len(config.client_cpus), client_ceiling_rps=client_ceiling)
-    return scenario.model_copy(update={"crosscheck": crosschecked})
+    return scenario.model_copy(
+        update={"crosscheck": crosschecked, "target_rps": key.target_rps, "load_share": key.load_share}
+    )
 
 
 @contextmanager
@@ -202,8 +211,12 @@ def run(
     run_id: str | None = None,
     command_line: list[str] | None = None,
     on_scenario: Callable[[int, int, ScenarioKey, Scenario | None], None] | None = None,
+    plan: list[ScenarioKey] | None = None,
 ) -> RunOutcome:
-    """Run the whole matrix into a new results folder. ``on_scenario`` reports progress."""
+    """Run ``plan`` (by default the config's whole matrix) into a new results folder.
+
+    ``on_scenario`` reports progress.
+    """
     run_id = run_id or default_run_id()
     folder = create_run_folder(config.results_dir, run_id)
     manifest: dict[str, Any] = {
@@ -218,7 +231,7 @@ def run(
         "commands": {},
     }
     write_json_atomically(folder / MANIFEST, manifest)
-    plan = schedule(config)
+    plan = plan or schedule(config)
     scenarios: list[Scenario] = []
     interrupted = False
     ceiling: dict[str, Any] | None = None
@@ -284,5 +297,7 @@ def write_summary(folder: Path, run_id: str, scenarios: list[Scenario], complete
     write_json_atomically(folder / SUMMARY, summary)
 
 
-def estimated_seconds(config: BenchConfig) -> float:
-    return len(schedule(config)) * (config.warmup + math.ceil(config.duration) + SCENARIO_OVERHEAD_SECONDS)
+def estimated_seconds(config: BenchConfig, scenarios: int) -> float:
+    crosscheck = config.warmup + config.duration if config.crosscheck == "wrk" else 0.0
+    per_scenario = config.warmup + math.ceil(config.duration) + crosscheck + SCENARIO_OVERHEAD_SECONDS
+    return scenarios * per_scenario

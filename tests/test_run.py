@@ -107,3 +107,17 @@ def test_wrk_crosscheck_drives_the_same_server(tmp_path: Path) -> None:
     assert scenario.crosscheck["requests"] > 0 and scenario.crosscheck["errors"] == 0
     assert 0 < scenario.crosscheck["p50_ms"] <= scenario.crosscheck["p99_ms"]
     assert (tmp_path / "w" / "raw" / scenario.id / "wrk.json").is_file()
+
+
+@pytest.mark.slow
+def test_open_loop_holds_its_arrival_rate(tmp_path: Path) -> None:
+    target = 400.0
+    done = bench(
+        "run", "--frameworks", "fastapi", *TINY_RUN, "--duration", "4", "--arrival-rate", str(target),
+        "--results-dir", str(tmp_path), "--run-id", "o", "--no-report",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    [scenario] = load_summary(tmp_path / "o").scenarios
+    assert scenario.target_rps == target and scenario.id.endswith(f"-at{target:.0f}rps")
+    assert abs(scenario.rps / target - 1) < 0.05, f"achieved {scenario.rps:.0f} rps for a target of {target:.0f}"
+    assert scenario.failures == 0 and scenario.p50_ms is not None and scenario.p50_ms < 50

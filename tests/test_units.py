@@ -148,3 +148,20 @@ def test_bad_results_folders_are_refused(tmp_path: Path, content: str | None, me
         (tmp_path / "summary.json").write_text(content)
     with pytest.raises(BenchError, match=message):
         load_summary(tmp_path)
+
+
+def test_sweep_plan_covers_shares_and_one_equal_rate() -> None:
+    from bench.sweep import sweep_plan
+
+    closed = load_summary(Path(__file__).parent / "fixtures" / "refuted").scenarios
+    config = load_config(overrides={"frameworks": ["fastapi", "flask"], "endpoints": ["get"], "repeats": 1})
+    plan = sweep_plan(config, closed, [0.5, 0.9])
+    assert len(plan) == 2 * 2 + 2
+    fastapi_rps = median([s.rps for s in closed if s.framework == "fastapi" and s.endpoint == "get"])
+    flask_rps = median([s.rps for s in closed if s.framework == "flask" and s.endpoint == "get"])
+    by_id = {key.id: key for key in plan}
+    assert len(by_id) == len(plan)
+    shares = {(k.framework, k.load_share): k.target_rps for k in plan if k.load_share}
+    assert shares[("fastapi", 0.9)] == pytest.approx(0.9 * fastapi_rps, abs=0.1)
+    equal = {k.target_rps for k in plan if k.load_share is None}
+    assert equal == {pytest.approx(0.5 * min(fastapi_rps, flask_rps), abs=0.1)}

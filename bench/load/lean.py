@@ -10,11 +10,14 @@ It reconnects whenever the server closes (gunicorn's sync worker does after ever
 
 from __future__ import annotations
 
+import itertools
 import socket
 import time
+from collections.abc import Iterator
 from typing import ClassVar
 from urllib.parse import urlsplit
 
+import gevent
 from locust import User
 from locust.env import Environment
 from locust.exception import LocustError
@@ -48,6 +51,11 @@ class LeanHttpUser(User):
     expected_status: ClassVar[bytes] = b"200"
     expected_body_prefix: ClassVar[bytes] = b""
     new_connection: ClassVar[bool] = False
+    # Open loop (send_on_schedule): the total arrival rate shared by schedule_users users.
+    arrival_rate: ClassVar[float] = 0.0
+    schedule_users: ClassVar[int] = 1
+    schedule_origin: ClassVar[float | None] = None
+    schedule_slots: ClassVar[Iterator[int]] = itertools.count()
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
@@ -81,10 +89,32 @@ class LeanHttpUser(User):
         for _ in range(BATCH):
             self.send()
 
-    def send(self) -> None:
-        """One request and its answer, reported to Locust as one request event."""
+    def send_on_schedule(self) -> None:
+        """Open loop: this user's share of a fixed arrival rate, each request due at a planned moment.
+
+        The users' schedules interleave evenly. A request that is due while the previous answer is still
+        awaited goes out as soon as it can, and its latency still counts from when it was due (as wrk2
+        does), so a slow server cannot hide its queueing by delaying the load (coordinated omission).
+        """
+        cls = type(self)
+        interval = cls.schedule_users / cls.arrival_rate
+        if cls.schedule_origin is None:
+            cls.schedule_origin = time.perf_counter()
+        due = cls.schedule_origin + interval * next(cls.schedule_slots) / cls.schedule_users
+        while True:
+            wait = due - time.perf_counter()
+            if wait > 0:
+                gevent.sleep(wait)
+            self.send(due)
+            due += interval
+
+    def send(self, due: float | None = None) -> None:
+        """One request and its answer, reported to Locust as one request event (timed from ``due`` if given)."""
         start_time = time.time()
         started = time.perf_counter()
+        if due is not None:
+            start_time -= started - due
+            started = due
         length = 0
         error: Exception | None = None
         try:

@@ -49,6 +49,22 @@ class LeanPut(LeanHttpUser):
         self.send_back_to_back()
 
 
+class LeanGetOpenLoop(LeanGet):
+    """``GET /predict`` at a fixed arrival rate (``--bench-arrival-rate``), latency from each intended send time."""
+
+    @task
+    def predict(self) -> None:
+        self.send_on_schedule()
+
+
+class LeanPutOpenLoop(LeanPut):
+    """``PUT /predict`` at a fixed arrival rate (``--bench-arrival-rate``), latency from each intended send time."""
+
+    @task
+    def predict(self) -> None:
+        self.send_on_schedule()
+
+
 class FastHttpGet(FastHttpUser):
     """The same GET with Locust's stock FastHttpUser."""
 
@@ -75,6 +91,8 @@ USER_CLASSES: dict[tuple[str, str], type[User]] = {
     ("lean", "put"): LeanPut,
     ("fasthttp", "get"): FastHttpGet,
     ("fasthttp", "put"): FastHttpPut,
+    ("lean-open-loop", "get"): LeanGetOpenLoop,
+    ("lean-open-loop", "put"): LeanPutOpenLoop,
 }
 
 
@@ -83,6 +101,7 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--bench-latency-out", default="", help="write exact latencies here", include_in_web_ui=False)
     parser.add_argument("--bench-warmup", type=float, default=0.0, help="seconds discarded", include_in_web_ui=False)
     parser.add_argument("--bench-duration", type=float, default=0.0, help="seconds measured", include_in_web_ui=False)
+    parser.add_argument("--bench-arrival-rate", type=float, default=0.0, help="open loop: requests/s in all")
     parser.add_argument(
         "--bench-new-connection", action="store_true", help="a new connection per request", include_in_web_ui=False
     )
@@ -95,6 +114,9 @@ def attach_recorder(environment: Environment, **_: Any) -> None:
         return
     for user_class in USER_CLASSES.values():
         user_class.new_connection = options.bench_new_connection  # type: ignore[attr-defined]
+    for open_loop in (LeanGetOpenLoop, LeanPutOpenLoop):
+        open_loop.arrival_rate = options.bench_arrival_rate
+        open_loop.schedule_users = options.num_users or 1
     if not options.bench_latency_out:
         return
     recorder = LatencyRecorder(Path(options.bench_latency_out), options.bench_warmup, options.bench_duration)

@@ -24,6 +24,8 @@ USER_CLASS_NAMES = {
     ("lean", "put"): "LeanPut",
     ("fasthttp", "get"): "FastHttpGet",
     ("fasthttp", "put"): "FastHttpPut",
+    ("lean-open-loop", "get"): "LeanGetOpenLoop",
+    ("lean-open-loop", "put"): "LeanPutOpenLoop",
 }
 START_TIMEOUT = 30.0
 TAIL_SECONDS = 0.5  # Locust runs this long past the measured window, so the window ends under full load
@@ -42,6 +44,11 @@ class LoadSpec:
     cpus: tuple[int, ...]
     out_dir: Path
     new_connection: bool = False
+    arrival_rate: float | None = None  # open loop: requests/s in all (the lean open-loop users)
+
+    @property
+    def user_class_name(self) -> str:
+        return "lean-open-loop" if self.arrival_rate else self.user_class
 
     @property
     def latency_file(self) -> Path:
@@ -49,14 +56,16 @@ class LoadSpec:
 
     def command(self) -> list[str]:
         run_time = math.ceil(self.warmup + self.duration + TAIL_SECONDS)  # Locust takes whole seconds
+        user = USER_CLASS_NAMES[(self.user_class_name, self.endpoint)]
         locust = [
-            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), USER_CLASS_NAMES[(self.user_class, self.endpoint)],
+            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), user,
             "--headless", "--host", self.url, "--users", str(self.users), "--spawn-rate", str(self.users * 10),
             "--run-time", f"{run_time}s", "--stop-timeout", "0", "--only-summary", "--loglevel", "WARNING",
             "--exit-code-on-error", "0", "--csv", str(self.out_dir / "locust"), "--json-file",
             str(self.out_dir / "locust"), "--logfile", str(self.out_dir / "locust.log"),
             "--bench-latency-out", str(self.latency_file), "--bench-warmup", str(self.warmup),
             "--bench-duration", str(self.duration), *(["--bench-new-connection"] if self.new_connection else []),
+            *(["--bench-arrival-rate", str(self.arrival_rate)] if self.arrival_rate else []),
         ]  # fmt: skip
         return pinned(locust, self.cpus)
 

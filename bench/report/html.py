@@ -91,12 +91,15 @@ def render(folder: Path) -> tuple[str, dict[str, str]]:
     scenarios = summary.scenarios
     verdicts = analysis.verdicts(scenarios)
     throughput = {v["verdict"] for v in verdicts if v["metric"] == "throughput"}
-    svgs = {
-        "throughput": plots.to_svg(plots.throughput(scenarios)),
-        "server_cpu": plots.to_svg(plots.server_cpu(scenarios)),
-        "spectrum": plots.to_svg(plots.spectrum(folder, scenarios)),
-        "timeline": plots.to_svg(plots.timeline(folder, scenarios)),
-    }
+    closed, opened = analysis.closed_loop(scenarios), analysis.open_loop(scenarios)
+    svgs = {}
+    if closed:
+        svgs["throughput"] = plots.to_svg(plots.throughput(closed))
+        svgs["server_cpu"] = plots.to_svg(plots.server_cpu(closed))
+        svgs["spectrum"] = plots.to_svg(plots.spectrum(folder, closed))
+        svgs["timeline"] = plots.to_svg(plots.timeline(folder, closed))
+    if any(s.load_share is not None for s in opened):
+        svgs["latency_vs_load"] = plots.to_svg(plots.latency_vs_load(opened))
     environment = manifest.get("environment", {})
     commands = manifest.get("commands", {})
     template = Environment(
@@ -114,6 +117,8 @@ def render(folder: Path) -> tuple[str, dict[str, str]]:
         ceiling_text=ceiling_text(manifest),
         warnings=analysis.warnings(scenarios, manifest),
         scenarios=scenarios,
+        equal_load=[s for s in opened if s.load_share is None],
+        open_loop=bool(opened),
         svgs=svgs,
         config=config,
         cpu_sets={"server": config.server_cpus, "client": config.client_cpus},

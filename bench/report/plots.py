@@ -179,3 +179,30 @@ def timeline(folder: Path, scenarios: Sequence[Scenario]) -> Figure:
         figure.legend(*axes_grid[0][0].get_legend_handles_labels(), loc="outside right upper", frameon=False)
         figure.suptitle("Stability through each run (one line per repeat)")
         return figure
+
+
+def latency_vs_load(scenarios: Sequence[Scenario]) -> Figure:
+    """The hockey stick: p50 (dashed) and p99 (solid) against the offered arrival rate, open loop, per framework."""
+    swept = [s for s in usable(scenarios) if s.target_rps is not None and s.load_share is not None]
+    endpoints = endpoints_in(swept)
+    with styled():
+        figure, axes_row = plt.subplots(1, len(endpoints), figsize=(9.0, 3.8), squeeze=False, layout="constrained")
+        for axes, endpoint in zip(axes_row[0], endpoints, strict=True):
+            for framework in frameworks_in(swept):
+                by_share: dict[float, list[Scenario]] = {}
+                for s in swept:
+                    if s.framework == framework and s.endpoint == endpoint and s.load_share is not None:
+                        by_share.setdefault(s.load_share, []).append(s)
+                shares = sorted(by_share)
+                offered = [median([float(s.target_rps or 0) for s in by_share[share]]) for share in shares]
+                for name, style in (("p50_ms", "--"), ("p99_ms", "-")):
+                    values = [median([getattr(s, name) for s in by_share[share]]) for share in shares]
+                    axes.plot(offered, values, style, marker="o", markersize=3, color=colour(framework),
+                              label=f"{framework} {name.split('_')[0]}")  # fmt: skip
+            axes.set_yscale("log")
+            axes.set_xlabel("offered load, requests / s")
+            axes.set_title(f"{endpoint.upper()} /predict")
+        axes_row[0][0].set_ylabel("latency from intended send, ms (log)")
+        figure.legend(*axes_row[0][0].get_legend_handles_labels(), loc="outside right upper", frameon=False)
+        figure.suptitle("Latency against offered load (open loop; dashed p50, solid p99)")
+        return figure
