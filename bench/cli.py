@@ -96,7 +96,7 @@ def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The flags that name a setting of ``BenchConfig`` (same name), as overrides of the lower layers."""
     from bench.config import BenchConfig
 
-    return {name: value for name, value in vars(args).items() if name in BenchConfig.model_fields}
+    return {name: value for name, value in vars(args).items() if name in BenchConfig.model_fields and value is not None}
 
 
 def client_ceiling(args: argparse.Namespace) -> int:
