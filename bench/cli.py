@@ -60,6 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
     ceiling.add_argument("--duration", type=float, dest="ceiling_duration", help="seconds measured per mode")
     add_cpu_flags(ceiling, "null server")
 
+    compare = verbs.add_parser("compare", help="compare two results folders without running anything")
+    compare.add_argument("before", type=Path, help="results/<run-id>")
+    compare.add_argument("after", type=Path, help="results/<run-id>")
+    compare.add_argument("--tolerance", type=float, default=0.10, help="largest ratio move that still agrees")
+
+    reproduce = verbs.add_parser("reproduce", help="re-run a results folder's recorded config and compare")
+    reproduce.add_argument("folder", type=Path, help="results/<run-id> to reproduce")
+    reproduce.add_argument("--tolerance", type=float, default=0.10, help="largest ratio move that still agrees")
+    add_output_flags(reproduce)
+
     report = verbs.add_parser("report", help="write the HTML report of a results folder")
     report.add_argument("folder", type=Path, help="results/<run-id>")
     report.add_argument("--reports-dir", type=Path, default=Path("reports"), help="default reports/")
@@ -90,6 +100,33 @@ def names(text: str) -> list[str]:
 
 
 USER_CLASSES = ("lean", "fasthttp")
+
+
+def reproduce_benchmark(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from bench.config import validate_config
+    from bench.console import console, print_comparison, run_and_show
+    from bench.report.html import build_report
+    from bench.reproduce import compare, installed_version_differences, recorded_config, write_reproduction
+    from bench.results import load_summary
+    from bench.run import default_run_id, schedule
+
+    original = load_summary(args.folder)
+    if any(s.target_rps is not None for s in original.scenarios):
+        raise BenchError(f"{args.folder} is an open-loop sweep; reproduce re-runs closed-loop `bench run` results")
+    config = validate_config({**recorded_config(args.folder).to_json_dict(), **config_overrides(args)})
+    for difference in installed_version_differences(args.folder):
+        console.print(f"[yellow]warning[/yellow]: {difference}")
+    run_id = args.run_id or f"{original.run_id}-repro-{default_run_id()}"
+    code = run_and_show(config, schedule(config), run_id, ["python", "-m", "bench", *argv], write_report=False)
+    if code != 0:
+        return code
+    folder = config.results_dir / run_id
+    comparison = compare(args.folder, folder, args.tolerance)
+    write_reproduction(folder, comparison)
+    print_comparison(comparison)
+    if not args.no_report:
+        print(build_report(folder, config.reports_dir))
+    return 0 if comparison["reproduced"] else 1
 
 
 def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -162,6 +199,15 @@ def run_verb(args: argparse.Namespace, argv: Sequence[str]) -> int:
         return sweep_benchmark(args, argv)
     if args.verb == "ceiling":
         return client_ceiling(args)
+    if args.verb == "compare":
+        from bench.console import print_comparison
+        from bench.reproduce import compare
+
+        comparison = compare(args.before, args.after, args.tolerance)
+        print_comparison(comparison)
+        return 0 if comparison["reproduced"] else 1
+    if args.verb == "reproduce":
+        return reproduce_benchmark(args, argv)
     if args.verb == "report":
         from bench.report.html import build_report
 

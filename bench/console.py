@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -73,10 +74,11 @@ def results_table(scenarios: list[Scenario]) -> Table:
     )
     for column in ("endpoint", "framework", "repeats", "rps", "p99 ms", "server CPU µs/req", "client CPU %", "flags"):
         table.add_column(column, justify="left" if column in ("endpoint", "framework", "flags") else "right")
-    groups: dict[tuple[str, str], list[Scenario]] = defaultdict(list)
+    groups: dict[tuple[str, str, float | None], list[Scenario]] = defaultdict(list)
     for scenario in scenarios:
-        groups[(scenario.endpoint, scenario.framework)].append(scenario)
-    for (endpoint, framework), group in groups.items():
+        groups[(scenario.endpoint, scenario.framework, scenario.target_rps)].append(scenario)
+    for (endpoint, group_framework, target), group in groups.items():
+        framework = group_framework if target is None else f"{group_framework} at {target:,.0f} rps"
         measured = [s for s in group if s.error is None and s.requests > 0]
         if not measured:
             table.add_row(endpoint, framework, "0", "-", "-", "-", "-", flags(group))
@@ -143,3 +145,47 @@ def print_ceiling(config: BenchConfig, user_classes: list[str], as_json: bool) -
             f"{row['new_connection_rps']:>9,.0f} rps ({row['new_connection_client_cpu_percent']:.0f}% CPU)"
         )
     return 0
+
+
+def print_comparison(comparison: dict[str, Any]) -> None:
+    """Environment first, then verdicts, ratios and per-framework changes, then the conclusion."""
+    console.print(f"[bold]{comparison['before']}[/bold] -> [bold]{comparison['after']}[/bold]")
+    differences = comparison["environment_differences"]
+    console.print("environment: " + ("the same" if not differences else f"{len(differences)} difference(s)"))
+    for difference in differences:
+        console.print(f"  {difference}")
+    verdict_table = Table(title="verdicts on the claim")
+    for column in ("endpoint", "measured as", "before", "after", ""):
+        verdict_table.add_column(column)
+    for pair in comparison["verdicts"]:
+        verdict_table.add_row(pair["endpoint"], pair["metric"], str(pair["before"]), str(pair["after"]),
+                              "same" if pair["agrees"] else "[red]differs[/red]")  # fmt: skip
+    console.print(verdict_table)
+    ratio_table = Table(title=f"ratios (tolerance {comparison['tolerance']:.0%})")
+    for column in ("ratio", "endpoint", "measured as", "before", "after", "moved", ""):
+        ratio_table.add_column(column)
+    for move in comparison["ratios"]:
+        ratio_table.add_row(
+            move["label"], move["endpoint"], move["metric"], fmt(move["before"], "{:.2f}x"),
+            fmt(move["after"], "{:.2f}x"), fmt(move["moved"], "{:+.1%}"),
+            "ok" if move["within_tolerance"] else "[red]moved[/red]",
+        )  # fmt: skip
+    console.print(ratio_table)
+    change_table = Table(title="per framework (Welch t-test over repeats, p < 0.05 = significant)")
+    for column in ("framework", "endpoint", "figure", "before", "after", "change", "p", ""):
+        change_table.add_column(column)
+    for change in comparison["figures"]:
+        change_table.add_row(
+            change["framework"], change["endpoint"], change["figure"], fmt(change["before"], "{:,.2f}"),
+            fmt(change["after"], "{:,.2f}"), fmt(change["change"], "{:+.1%}"), fmt(change["p_value"], "{:.3f}"),
+            "significant" if change["significant"] else "",
+        )  # fmt: skip
+    console.print(change_table)
+    if comparison["reproduced"]:
+        console.print("[green]reproduced[/green]: every verdict agrees and every ratio moved less than the tolerance")
+    else:
+        console.print("[red]not reproduced[/red]: a verdict differs or a ratio moved by the tolerance or more")
+
+
+def fmt(value: float | None, pattern: str) -> str:
+    return "-" if value is None else pattern.format(value)

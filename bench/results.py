@@ -21,6 +21,7 @@ from bench.errors import BenchError
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 SUMMARY = "summary.json"
+REPRODUCTION = "reproduction.json"
 RAW = "raw"
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
@@ -149,6 +150,17 @@ def load_manifest(folder: Path) -> dict[str, Any]:
     path = folder / MANIFEST
     content = _read_json(path)
     _check_version(path, content)
+    if not isinstance(content, dict):
+        raise BenchError(f"{path} is corrupt: not a JSON object")
+    return content
+
+
+def load_reproduction(folder: Path) -> dict[str, Any] | None:
+    """The comparison ``bench reproduce`` stored in ``folder``, if any."""
+    path = folder / REPRODUCTION
+    if not path.is_file():
+        return None
+    content = _read_json(path)
     if not isinstance(content, dict):
         raise BenchError(f"{path} is corrupt: not a JSON object")
     return content

@@ -88,3 +88,14 @@ def test_ceiling_json_has_both_modes_per_user_class() -> None:
     for user_class in ("lean", "fasthttp"):
         assert result[user_class]["keepalive_rps"] > result[user_class]["new_connection_rps"] > 0
         assert result[user_class]["keepalive_failures"] == 0
+
+
+def test_every_user_class_has_exactly_its_own_task() -> None:
+    """Locust hands a subclass its parent's tasks too: an open-loop user must not also send back to back."""
+    script = (
+        "import json; from bench.load.locustfile import USER_CLASSES; "
+        "print(json.dumps({c.__name__: len(c.tasks) for c in USER_CLASSES.values()}))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    counts = json.loads(done.stdout)
+    assert len(counts) == 6 and set(counts.values()) == {1}, counts

@@ -121,3 +121,6 @@ def test_open_loop_holds_its_arrival_rate(tmp_path: Path) -> None:
     assert scenario.target_rps == target and scenario.id.endswith(f"-at{target:.0f}rps")
     assert abs(scenario.rps / target - 1) < 0.05, f"achieved {scenario.rps:.0f} rps for a target of {target:.0f}"
     assert scenario.failures == 0 and scenario.p50_ms is not None and scenario.p50_ms < 50
+    timeline = json.loads((tmp_path / "o" / "raw" / scenario.id / "latency.json").read_text())["timeline"]
+    for second in [entry for entry in timeline if entry["phase"] == "measure"][:-1]:
+        assert abs(second["requests"] / target - 1) < 0.1, second

@@ -27,38 +27,49 @@ CLOSE_HEADERS = {"Connection": "close"}
 EXPECTED_BODY_PREFIX = b'{"survived":'
 
 
-class LeanGet(LeanHttpUser):
-    """``GET /predict?age=8&sex=M`` back to back, no think time (the lean client; the default)."""
+class GetPredict(LeanHttpUser):
+    """``GET /predict?age=8&sex=M``, for the lean users below."""
 
+    abstract = True
     method, path, name = "GET", QUERY_PATH, "GET /predict"
     expected_body_prefix = EXPECTED_BODY_PREFIX
 
-    @task
-    def predict(self) -> None:
-        self.send_back_to_back()
 
+class PutPredict(LeanHttpUser):
+    """``PUT /predict`` with a JSON body, for the lean users below."""
 
-class LeanPut(LeanHttpUser):
-    """``PUT /predict`` with a JSON body, back to back, no think time (the lean client; the default)."""
-
+    abstract = True
     method, path, name, body = "PUT", "/predict", "PUT /predict", BODY.encode()
     expected_body_prefix = EXPECTED_BODY_PREFIX
 
+
+# Each concrete user declares its one task here: Locust would also inherit a parent's tasks.
+class LeanGet(GetPredict):
+    """GET back to back, no think time (the lean client; the default)."""
+
     @task
     def predict(self) -> None:
         self.send_back_to_back()
 
 
-class LeanGetOpenLoop(LeanGet):
-    """``GET /predict`` at a fixed arrival rate (``--bench-arrival-rate``), latency from each intended send time."""
+class LeanPut(PutPredict):
+    """PUT back to back, no think time (the lean client; the default)."""
+
+    @task
+    def predict(self) -> None:
+        self.send_back_to_back()
+
+
+class LeanGetOpenLoop(GetPredict):
+    """GET at a fixed arrival rate (``--bench-arrival-rate``), latency from each intended send time."""
 
     @task
     def predict(self) -> None:
         self.send_on_schedule()
 
 
-class LeanPutOpenLoop(LeanPut):
-    """``PUT /predict`` at a fixed arrival rate (``--bench-arrival-rate``), latency from each intended send time."""
+class LeanPutOpenLoop(PutPredict):
+    """PUT at a fixed arrival rate (``--bench-arrival-rate``), latency from each intended send time."""
 
     @task
     def predict(self) -> None:

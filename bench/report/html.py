@@ -13,7 +13,7 @@ from bench.analysis import Comparison
 from bench.config import BenchConfig, command_for
 from bench.errors import BenchError
 from bench.report import plots
-from bench.results import Scenario, load_manifest, load_summary, write_text_atomically
+from bench.results import Scenario, load_manifest, load_reproduction, load_summary, write_text_atomically
 
 INDEX = "index.html"
 
@@ -118,6 +118,7 @@ def render(folder: Path) -> tuple[str, dict[str, str]]:
         warnings=analysis.warnings(scenarios, manifest),
         scenarios=scenarios,
         equal_load=[s for s in opened if s.load_share is None],
+        reproduction=load_reproduction(folder),
         open_loop=bool(opened),
         svgs=svgs,
         config=config,

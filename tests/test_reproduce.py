@@ -1,0 +1,83 @@
+"""compare on stored fixtures, and a real reproduce of a tiny run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.cli import main
+from bench.reproduce import compare, welch_p_value
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def copy_with(tmp_path: Path, name: str, change: dict[str, float] | None = None, version: int | None = None) -> Path:
+    """A copy of the 'holds' fixture, with the rps of some frameworks scaled, or another schema_version."""
+    folder = tmp_path / name
+    shutil.copytree(FIXTURES / "holds", folder)
+    summary = json.loads((folder / "summary.json").read_text())
+    for scenario in summary["scenarios"]:
+        scenario["rps"] *= (change or {}).get(scenario["framework"], 1.0)
+    if version is not None:
+        summary["schema_version"] = version
+    (folder / "summary.json").write_text(json.dumps(summary))
+    return folder
+
+
+def test_identical_folders_agree(tmp_path: Path) -> None:
+    comparison = compare(FIXTURES / "holds", copy_with(tmp_path, "same"))
+    assert comparison["reproduced"]
+    assert all(pair["agrees"] for pair in comparison["verdicts"])
+    assert all(move["moved"] == pytest.approx(0.0) for move in comparison["ratios"])
+    assert not any(change["significant"] for change in comparison["figures"])
+
+
+def test_a_ratio_shifted_by_30_percent_is_not_reproduced(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shifted = copy_with(tmp_path, "shifted", {"flask": 1.3})
+    comparison = compare(FIXTURES / "holds", shifted)
+    assert not comparison["reproduced"]
+    moved = {(m["label"], m["metric"]): m for m in comparison["ratios"] if not m["within_tolerance"]}
+    assert ("fastapi/flask", "throughput") in moved
+    assert moved[("fastapi/flask", "throughput")]["moved"] == pytest.approx(1 / 1.3 - 1, abs=0.02)
+    flask_rps = [c for c in comparison["figures"] if c["framework"] == "flask" and c["figure"] == "rps"]
+    assert all(c["significant"] and c["change"] == pytest.approx(0.3, abs=0.01) for c in flask_rps)
+    assert main(["compare", str(FIXTURES / "holds"), str(shifted)]) == 1
+    assert "not reproduced" in capsys.readouterr().err
+
+
+def test_other_schema_versions_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    other = copy_with(tmp_path, "v99", version=99)
+    assert main(["compare", str(FIXTURES / "holds"), str(other)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"titanic-bench: error: {other / 'summary.json'} has schema_version 99; this titanic-bench reads 1"
+    ]
+
+
+def test_welch_needs_two_repeats_a_side() -> None:
+    assert welch_p_value([1.0], [2.0, 3.0]) is None
+    assert welch_p_value([10.0, 10.1, 9.9], [12.0, 12.1, 11.9]) < 0.01
+
+
+@pytest.mark.slow
+def test_a_real_reproduce_of_a_tiny_run(tmp_path: Path) -> None:
+    def bench(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "bench", *args, "--results-dir", str(tmp_path), "--no-report"]
+        return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+
+    first = bench("run", "--frameworks", "fastapi,tornado", "--endpoints", "get", "--repeats", "2", "--warmup", "1",
+                  "--duration", "2", "--users", "8", "--run-id", "original")  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    again = bench("reproduce", str(tmp_path / "original"), "--run-id", "again", "--tolerance", "0.5")
+    assert again.returncode in (0, 1), again.stderr
+    reproduction = json.loads((tmp_path / "again" / "reproduction.json").read_text())
+    assert reproduction["before"] == str(tmp_path / "original") and reproduction["after"] == str(tmp_path / "again")
+    assert reproduction["environment_differences"] == []
+    assert {m["label"] for m in reproduction["ratios"]} == {"fastapi/tornado"}
+    assert (again.returncode == 0) == reproduction["reproduced"]
+    recorded = json.loads((tmp_path / "original" / "manifest.json").read_text())["config"]
+    assert json.loads((tmp_path / "again" / "manifest.json").read_text())["config"] == recorded
