@@ -171,7 +171,10 @@ def headline(verdict_list: Sequence[dict[str, Any]]) -> str:
     """One sentence for a data scientist: the throughput verdict, the figures, and what limits them."""
     throughput = [v for v in verdict_list if v["metric"] == "throughput"]
     if not throughput:
-        return f'The claim "{CLAIM}" could not be tested: the run has no FastAPI and Flask results to compare.'
+        return (
+            f'The claim "{CLAIM}" is not tested by this run: it has no closed-loop (saturation) results of both '
+            "FastAPI and Flask; an open-loop run compares latency at set rates instead (below)."
+        )
     outcomes = {v["verdict"] for v in throughput}
     overall = outcomes.pop() if len(outcomes) == 1 else "mixed"
     sentence = (
@@ -252,7 +255,7 @@ def warnings(scenarios: Sequence[Scenario], manifest: dict[str, Any]) -> list[st
     broken = [f"{s.id}: {s.error}" for s in scenarios if s.error]
     if broken:
         found.append(f"scenarios that could not be measured: {'; '.join(broken)}")
-    for (framework, endpoint), group in groups(scenarios).items():
+    for (framework, endpoint), group in groups(closed_loop(scenarios)).items():
         cv = coefficient_of_variation([s.rps for s in usable(group)])
         if cv is not None and cv > CV_WARNING:
             found.append(f"{framework} {endpoint.upper()}: throughput varied by {cv:.1%} between repeats (over 5%)")

@@ -1,0 +1,80 @@
+"""Harness faults: each ends in a clear line, an incomplete folder where one exists, and no process left."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.servers import STARTED_PIDS
+
+TINY = ["--endpoints", "get", "--repeats", "1", "--warmup", "1", "--duration", "2", "--users", "4", "--no-report"]
+
+
+def bench(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "bench", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path)
+
+
+def error_lines(done: subprocess.CompletedProcess[str]) -> list[str]:
+    return [line for line in done.stderr.splitlines() if "error" in line.lower()]
+
+
+@pytest.mark.slow
+def test_a_server_killed_mid_measurement_fails_that_scenario_only(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "bench", "run", "--frameworks", "tornado,fastapi", *TINY, "--duration", "6",
+               "--results-dir", str(tmp_path), "--run-id", "k"]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    STARTED_PIDS.add(process.pid)
+    started = tmp_path / "k" / "raw" / "r1-get-tornado" / "latency.json.started"
+    deadline = time.monotonic() + 60
+    while not started.exists():
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(1.5)  # into the measured window
+    servers = [p for p in psutil.Process(process.pid).children(recursive=True) if "apps.tornado_app" in p.cmdline()]
+    assert servers, "the tornado server should be running"
+    servers[0].kill()
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1, stderr
+    summary = json.loads((tmp_path / "k" / "summary.json").read_text())
+    assert summary["complete"] is False
+    tornado, fastapi = summary["scenarios"]
+    assert tornado["error"] and "exited" in tornado["error"] and not tornado["valid"]
+    assert fastapi["error"] is None and fastapi["requests"] > 0
+
+
+@pytest.mark.slow
+def test_a_server_that_never_becomes_healthy_times_out_clearly(tmp_path: Path) -> None:
+    config = tmp_path / "impatient.toml"
+    config.write_text("health_timeout = 0.01\n")
+    done = bench(tmp_path, "run", "--frameworks", "flask", *TINY, "--config", str(config), "--run-id", "h")
+    assert done.returncode == 1
+    summary = json.loads((tmp_path / "results" / "h" / "summary.json").read_text())
+    assert "did not answer" in summary["scenarios"][0]["error"] and "/health within 0.01 s" in done.stderr
+
+
+def test_a_busy_port_is_one_clear_line(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        done = bench(tmp_path, "serve", "fastapi", "--port", str(port))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"titanic-bench: error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    ]
+
+
+def test_a_results_folder_on_an_unwritable_path_is_one_clear_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    done = bench(tmp_path, "run", "--frameworks", "flask", *TINY, "--results-dir", str(blocker / "results"))
+    assert done.returncode == 2
+    assert len(error_lines(done)) == 1 and "cannot create" in done.stderr and "Traceback" not in done.stderr
