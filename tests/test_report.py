@@ -142,3 +142,13 @@ def test_page_renders_in_headless_chromium(tmp_path: Path) -> None:
     image = Image.open(tmp_path / "report.png").convert("L")
     assert image.height > 2000
     assert ImageStat.Stat(image).stddev[0] > 20, "the screenshot looks blank"
+
+
+def test_open_loop_sweep_report(tmp_path: Path) -> None:
+    page_path = build_report(FIXTURES / "sweep", tmp_path)
+    html = page_path.read_text()
+    page = Page()
+    page.feed(html)
+    assert "open-loop" in page.sections and "ratios" not in page.sections
+    assert (page_path.parent / "latency_vs_load.svg").is_file() and page.svgs == 1
+    assert "is not tested by this run" in html
