@@ -16,6 +16,7 @@ CLAIM = "FastAPI is 2x faster than Flask"
 CLAIM_FACTOR = 2.0
 PAIRS = (("fastapi", "flask"), ("tornado", "flask"), ("fastapi", "tornado"))
 CV_WARNING = 0.05
+FEW_REPEATS = 5
 LOAD_WARNING = 0.5
 
 AGREEMENT = 0.10  # Locust and wrk should agree this closely where neither is near its limit
@@ -269,6 +270,13 @@ def warnings(scenarios: Sequence[Scenario], manifest: dict[str, Any]) -> list[st
     if unexplained:
         listed = ", ".join(f"{a.scenario.id} ({a.difference:+.0%})" for a in unexplained)
         found.append(f"Locust and wrk disagree by more than {AGREEMENT:.0%} where neither is near its limit: {listed}")
+    repeats = min((len(usable(group)) for group in groups(closed_loop(scenarios)).values()), default=0)
+    if 0 < repeats < FEW_REPEATS:
+        found.append(
+            f"only {repeats} repeat(s) per scenario: a bootstrap interval over so few repeats is too narrow to "
+            f"trust, and verdicts from such runs can flip between runs; use {FEW_REPEATS} or more repeats (the "
+            "default) before believing a verdict"
+        )
     environment = manifest.get("environment", {})
     load = (environment.get("load_average_before") or [0.0])[0]
     if load > LOAD_WARNING:
