@@ -6,7 +6,6 @@ measure, stop the server and check no process is left, then write its raw files 
 
 from __future__ import annotations
 
-import contextlib
 import math
 import signal
 from collections.abc import Callable, Iterator
@@ -20,7 +19,7 @@ from typing import Any
 import psutil
 
 from bench import ceiling as client_ceiling
-from bench import environment
+from bench import environment, processes
 from bench.analysis import verdicts
 from bench.config import BenchConfig
 from bench.errors import BenchError
@@ -276,14 +275,7 @@ def run(
 
 def stop_children() -> None:
     """The last guard: no process this run started outlives it, whatever interrupted it."""
-    children = psutil.Process().children(recursive=True)
-    for child in children:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            child.terminate()
-    _, alive = psutil.wait_procs(children, timeout=5)
-    for child in alive:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            child.kill()
+    processes.stop(psutil.Process().children(recursive=True))
 
 
 def write_summary(folder: Path, run_id: str, scenarios: list[Scenario], complete: bool) -> None:

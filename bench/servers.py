@@ -24,9 +24,9 @@ import psutil
 
 from apps.contract import to_json
 from apps.model import MODEL_ENV_VAR, load_model
+from bench import processes
 from bench.errors import BenchError
 
-STOP_TIMEOUT = 5.0
 VERIFY_AGE: int = 8
 VERIFY_SEX: Literal["M", "F"] = "M"
 
@@ -214,27 +214,17 @@ class Server:
 
     def tree(self) -> list[psutil.Process]:
         """The server's processes: the top one and every descendant still running."""
-        if self.process is None:
-            return []
-        try:
-            top = psutil.Process(self.process.pid)
-            return [top, *top.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return []
+        return processes.tree(self.process.pid if self.process else None)
 
     def stop(self) -> None:
         """SIGTERM the whole process group, SIGKILL what is left after a grace period, and check."""
         if self.process is None:
             return
-        processes = self.tree()
+        running = self.tree()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGTERM)
-        _, alive = psutil.wait_procs(processes, timeout=STOP_TIMEOUT)
-        for process in alive:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                process.kill()
-        _, alive = psutil.wait_procs(alive, timeout=STOP_TIMEOUT)
-        self.process.wait(timeout=STOP_TIMEOUT)
+        alive = processes.stop(running, already_signalled=True)
+        self.process.wait(timeout=processes.GRACE_SECONDS)
         self.process = None
         if alive:
             raise BenchError(f"{self.spec.framework} left processes running: {[p.pid for p in alive]}")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import signal
 import subprocess
 import sys
 import time
@@ -15,6 +13,7 @@ from typing import Any
 
 import psutil
 
+from bench import processes
 from bench.errors import BenchError
 from bench.servers import pinned
 
@@ -95,13 +94,7 @@ class LocustRun:
         return float(json.loads(marker.read_text())["t0"])
 
     def tree(self) -> list[psutil.Process]:
-        if self.process is None:
-            return []
-        try:
-            top = psutil.Process(self.process.pid)
-            return [top, *top.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return []
+        return processes.tree(self.process.pid if self.process else None)
 
     def finish(self, timeout: float) -> dict[str, Any]:
         """Wait for Locust to end by itself and return the recorder's summary."""
@@ -118,11 +111,5 @@ class LocustRun:
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
-        processes = self.tree()
-        with contextlib.suppress(ProcessLookupError):
-            self.process.send_signal(signal.SIGTERM)
-        _, alive = psutil.wait_procs(processes, timeout=5)
-        for process in alive:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                process.kill()
-        self.process.wait(timeout=5)
+        processes.stop(self.tree())
+        self.process.wait(timeout=processes.GRACE_SECONDS)
