@@ -17,17 +17,21 @@ predict = model_from_env()
 app = FastAPI(title="Titanic survival predictor", version="1.0.0", strict_content_type=False)
 
 
+BODY_METHODS = frozenset({"PUT", "POST", "PATCH"})
+
+
 class DeclaredBodyLimit:
     """Answer a declared Content-Length over the limit with the API's JSON 413.
 
     The routes' own ``max_body_size`` catches streamed bodies, but answers declared ones in plain text.
+    Only methods that carry a body are looked at, so a GET pays nothing for it.
     """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http" and scope["method"] in BODY_METHODS:
             for name, value in scope["headers"]:
                 if name == b"content-length" and value.isdigit() and int(value) > MAX_BODY_BYTES:
                     response = JSONResponse(CONTENT_TOO_LARGE.body, status_code=CONTENT_TOO_LARGE.status)

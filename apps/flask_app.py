@@ -29,8 +29,7 @@ OPENAPI = openapi_document()
 
 
 def json_response(content: Any, status: int = 200) -> Response:
-    body = content if isinstance(content, bytes) else to_json(content)
-    return Response(body, status=status, mimetype=JSON_CONTENT_TYPE)
+    return Response(to_json(content), status=status, mimetype=JSON_CONTENT_TYPE)
 
 
 @app.errorhandler(ContractError)
@@ -53,7 +52,7 @@ def health() -> Response:
 
 @app.get("/openapi.json")
 def openapi() -> Response:
-    return json_response(OPENAPI)
+    return Response(OPENAPI, mimetype=JSON_CONTENT_TYPE)
 
 
 @app.get("/predict")

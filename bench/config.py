@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from apps.model import MODEL_NAMES
 from bench.errors import BenchError
@@ -72,6 +72,12 @@ class BenchConfig(BaseModel):
         if missing:
             raise ValueError(f"CPU {missing} not available here (available: {sorted(available)})")
         return sorted(set(cpus))
+
+    @model_validator(mode="after")
+    def _open_loop_is_lean(self) -> BenchConfig:
+        if self.arrival_rate is not None and self.user_class != "lean":
+            raise ValueError("an open-loop run (arrival_rate) uses the lean user; drop user_class = fasthttp")
+        return self
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

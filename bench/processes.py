@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+from collections.abc import Iterator
 
 import psutil
 
@@ -33,3 +35,15 @@ def stop(processes: list[psutil.Process], already_signalled: bool = False) -> li
             process.kill()
     _, alive = psutil.wait_procs(alive, timeout=GRACE_SECONDS)
     return list(alive)
+
+
+@contextlib.contextmanager
+def confined_to(cpus: list[int]) -> Iterator[None]:
+    """Keep this process (and the threads it runs, such as the progress bar) on ``cpus`` for a while,
+    so the harness itself never takes time from the server's CPUs."""
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)

@@ -234,7 +234,7 @@ def run(
     scenarios: list[Scenario] = []
     interrupted = False
     ceiling: dict[str, Any] | None = None
-    with interrupts_raised():
+    with interrupts_raised(), processes.confined_to(config.client_cpus):
         try:
             if on_scenario:
                 on_scenario(0, len(plan), CEILING_KEY, None)

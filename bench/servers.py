@@ -6,7 +6,6 @@ This is the only place that starts an app, for ``bench serve`` and for ``bench r
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -18,7 +17,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import IO, Literal
+from typing import IO
 
 import psutil
 
@@ -26,9 +25,7 @@ from apps.contract import to_json
 from apps.model import MODEL_ENV_VAR, load_model
 from bench import processes
 from bench.errors import BenchError
-
-VERIFY_AGE: int = 8
-VERIFY_SEX: Literal["M", "F"] = "M"
+from bench.load import workload
 
 
 @dataclass(frozen=True)
@@ -141,18 +138,13 @@ def ensure_port_free(host: str, port: int) -> None:
             raise BenchError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
 
 
-def http_get(url: str, timeout: float = 2.0) -> tuple[int, str, bytes]:
-    """Status, Content-Type and body of a GET, without raising on 4xx/5xx."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, response.headers.get("Content-Type", ""), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers.get("Content-Type", ""), error.read()
-
-
-def http_put_json(url: str, payload: object, timeout: float = 2.0) -> tuple[int, str, bytes]:
-    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="PUT")
-    request.add_header("Content-Type", "application/json")
+def http_request(
+    url: str, method: str = "GET", body: str | None = None, timeout: float = 2.0
+) -> tuple[int, str, bytes]:
+    """Status, Content-Type and body of one request (a body is sent as JSON), without raising on 4xx/5xx."""
+    request = urllib.request.Request(url, data=None if body is None else body.encode(), method=method)
+    if body is not None:
+        request.add_header("Content-Type", "application/json")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, response.headers.get("Content-Type", ""), response.read()
@@ -162,11 +154,11 @@ def http_put_json(url: str, payload: object, timeout: float = 2.0) -> tuple[int,
 
 def verify(url: str, model: str, endpoint: str) -> None:
     """Check one answer against the model computed here; raise before any load if it is wrong."""
-    expected = to_json(load_model(model)(VERIFY_AGE, VERIFY_SEX))
+    expected = to_json(load_model(model)(workload.AGE, workload.SEX))
     if endpoint == "get":
-        status, content_type, body = http_get(f"{url}/predict?age={VERIFY_AGE}&sex={VERIFY_SEX}")
+        status, content_type, body = http_request(url + workload.QUERY_PATH)
     else:
-        status, content_type, body = http_put_json(f"{url}/predict", {"age": VERIFY_AGE, "sex": VERIFY_SEX})
+        status, content_type, body = http_request(url + workload.BODY_PATH, "PUT", workload.BODY)
     if (status, content_type, body) != (200, "application/json", expected):
         raise BenchError(
             f"verify failed for {endpoint.upper()} {url}/predict: expected 200 application/json {expected.decode()}, "
@@ -201,7 +193,7 @@ class Server:
         while time.monotonic() < deadline:
             self.check_alive()
             try:
-                if http_get(f"{self.spec.url}/health", timeout=1.0)[0] == 200:
+                if http_request(f"{self.spec.url}/health", timeout=1.0)[0] == 200:
                     return
             except OSError:
                 pass

@@ -86,7 +86,12 @@ def test_config_layers(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "overrides, message",
-    [({"frameworks": ["django"]}, "frameworks"), ({"model": "forest"}, "unknown model"), ({"repeats": 0}, "repeats")],
+    [
+        ({"frameworks": ["django"]}, "frameworks"),
+        ({"model": "forest"}, "unknown model"),
+        ({"repeats": 0}, "repeats"),
+        ({"arrival_rate": 100.0, "user_class": "fasthttp"}, "open-loop"),
+    ],
 )
 def test_bad_settings_are_one_clear_error(overrides: dict[str, object], message: str) -> None:
     with pytest.raises(BenchError, match=message):

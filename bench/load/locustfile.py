@@ -9,7 +9,6 @@ nothing extra is recorded.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +17,8 @@ from locust.env import Environment
 
 from bench.load.lean import LeanHttpUser
 from bench.load.recorder import LatencyRecorder
+from bench.load.workload import BODY, BODY_PATH, QUERY_PATH
 
-AGE, SEX = 8, "M"
-QUERY_PATH = f"/predict?age={AGE}&sex={SEX}"
-BODY = json.dumps({"age": AGE, "sex": SEX})
 JSON_HEADERS = {"Content-Type": "application/json"}
 CLOSE_HEADERS = {"Connection": "close"}
 EXPECTED_BODY_PREFIX = b'{"survived":'
@@ -39,7 +36,7 @@ class PutPredict(LeanHttpUser):
     """``PUT /predict`` with a JSON body, for the lean users below."""
 
     abstract = True
-    method, path, name, body = "PUT", "/predict", "PUT /predict", BODY.encode()
+    method, path, name, body = "PUT", BODY_PATH, "PUT /predict", BODY.encode()
     expected_body_prefix = EXPECTED_BODY_PREFIX
 
 
@@ -94,7 +91,7 @@ class FastHttpPut(FastHttpUser):
     @task
     def predict(self) -> None:
         headers = {**JSON_HEADERS, **CLOSE_HEADERS} if self.new_connection else JSON_HEADERS
-        self.client.put("/predict", data=BODY, headers=headers, name="PUT /predict")
+        self.client.put(BODY_PATH, data=BODY, headers=headers, name="PUT /predict")
 
 
 USER_CLASSES: dict[tuple[str, str], type[User]] = {

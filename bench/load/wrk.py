@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
+from bench.load import workload
 from bench.servers import pinned
 
 SCRIPT = Path(__file__).with_name("wrk_report.lua")
-AGE, SEX = 8, "M"
 
 
 def available() -> bool:
@@ -36,16 +36,15 @@ class WrkSpec:
 
     def command(self) -> list[str]:
         threads = max(1, min(len(self.cpus), self.connections))
-        path = f"/predict?age={AGE}&sex={SEX}" if self.endpoint == "get" else "/predict"
         wrk = ["wrk", "-t", str(threads), "-c", str(self.connections), "-d", f"{self.seconds}s", "-s", str(SCRIPT)]
-        return pinned([*wrk, self.url + path], self.cpus)
+        return pinned([*wrk, self.url + workload.path(self.endpoint)], self.cpus)
 
 
 def run_wrk(spec: WrkSpec, out: Path) -> dict[str, Any]:
     """One wrk run; returns its figures (requests, rps, errors, percentiles in ms)."""
     env = {**os.environ, "WRK_JSON_OUT": str(out)}
     if spec.endpoint == "put":
-        env |= {"WRK_METHOD": "PUT", "WRK_BODY": json.dumps({"age": AGE, "sex": SEX})}
+        env |= {"WRK_METHOD": "PUT", "WRK_BODY": workload.BODY}
     with out.with_suffix(".log").open("wb") as log:
         done = subprocess.run(
             spec.command(), env=env, stdout=log, stderr=subprocess.STDOUT, timeout=spec.seconds + 60, check=False
