@@ -11,6 +11,7 @@ import json
 from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -53,6 +54,7 @@ class ContractError(Exception):
 
 
 CONTENT_TOO_LARGE = ContractError(413, {"detail": "Content Too Large"})
+BODY_NOT_DECODABLE = ContractError(400, {"detail": "There was an error parsing the body"})
 
 
 def to_json(content: Any) -> bytes:
@@ -74,8 +76,10 @@ def http_error(status: int) -> ContractError:
     return ContractError(status, {"detail": HTTPStatus(status).phrase})
 
 
-def passenger_from_query(params: dict[str, str]) -> Passenger:
-    """Validate query parameters (the last of repeated ones wins, as in Starlette)."""
+def passenger_from_query(query_string: bytes) -> Passenger:
+    """Validate a raw query string, read as Starlette reads it: percent-decoded as UTF-8 with undecodable
+    bytes replaced, the last of repeated parameters winning."""
+    params = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
     try:
         return PassengerQuery.model_validate(params)
     except ValidationError as error:
@@ -95,8 +99,8 @@ def passenger_from_body(body: bytes, content_type: str | None) -> Passenger:
         except json.JSONDecodeError as error:
             detail = [{"type": "json_invalid", "loc": ["body", error.pos], "msg": "JSON decode error"}]
             raise ContractError(422, {"detail": detail}) from None
-        except ValueError:
-            raise ContractError(400, {"detail": "There was an error parsing the body"}) from None
+        except (ValueError, RecursionError):  # not UTF-8, or nested too deep to decode
+            raise BODY_NOT_DECODABLE from None
     try:
         return Passenger.model_validate(content, from_attributes=True)
     except ValidationError as error:

@@ -9,6 +9,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from apps.contract import (
+    BODY_NOT_DECODABLE,
     CONTENT_TOO_LARGE,
     JSON_CONTENT_TYPE,
     MAX_BODY_BYTES,
@@ -57,11 +58,17 @@ def openapi() -> Response:
 
 @app.get("/predict")
 def predict_from_query() -> Response:
-    passenger = passenger_from_query(dict(request.args.items(multi=True)))
+    passenger = passenger_from_query(request.query_string)
     return json_response(predict(passenger.age, passenger.sex))
 
 
 @app.route("/predict", methods=["PUT", "POST"])
 def predict_from_body() -> Response:
-    passenger = passenger_from_body(request.get_data(cache=False), request.headers.get("Content-Type"))
+    try:
+        body = request.get_data(cache=False)
+    except HTTPException:  # Werkzeug's own refusals, such as 413
+        raise
+    except Exception:  # the server could not read the body (gunicorn: a broken chunked encoding): the client's fault
+        raise BODY_NOT_DECODABLE from None
+    passenger = passenger_from_body(body, request.headers.get("Content-Type"))
     return json_response(predict(passenger.age, passenger.sex))

@@ -53,10 +53,7 @@ class OpenAPIHandler(JSONHandler):
 
 class PredictHandler(JSONHandler):
     def get(self) -> None:
-        arguments = self.request.query_arguments
-        self.answer(
-            lambda: passenger_from_query({name: self.get_query_argument(name, strip=False) for name in arguments})
-        )
+        self.answer(lambda: passenger_from_query(self.request.query.encode("latin-1")))
 
     def put(self) -> None:
         self.answer(lambda: passenger_from_body(self.request.body, self.request.headers.get("Content-Type")))

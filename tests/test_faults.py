@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -14,6 +18,7 @@ import pytest
 
 from tests.servers import STARTED_PIDS
 
+FIXTURES = Path(__file__).parent / "fixtures"
 TINY = ["--endpoints", "get", "--repeats", "1", "--warmup", "1", "--duration", "2", "--users", "4", "--no-report"]
 
 
@@ -78,3 +83,49 @@ def test_a_results_folder_on_an_unwritable_path_is_one_clear_line(tmp_path: Path
     done = bench(tmp_path, "run", "--frameworks", "flask", *TINY, "--results-dir", str(blocker / "results"))
     assert done.returncode == 2
     assert len(error_lines(done)) == 1 and "cannot create" in done.stderr and "Traceback" not in done.stderr
+
+
+@contextmanager
+def tmpfs(mount_point: Path, options: str) -> Iterator[Path]:
+    """A small filesystem of its own at ``mount_point`` (root only), unmounted afterwards."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
+    mount_point.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount_point)], check=True)
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=True)
+
+
+def fill(folder: Path) -> None:
+    """Write until the filesystem holding ``folder`` has no space left."""
+    with (folder / "filler").open("wb") as filler, contextlib.suppress(OSError):
+        while True:
+            filler.write(b"\0" * 65536)
+            filler.flush()
+
+
+def test_a_results_folder_on_a_read_only_filesystem_is_one_clear_line(tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "ro", "ro,size=1m") as read_only:
+        done = bench(tmp_path, "run", "--frameworks", "flask", *TINY, "--results-dir", str(read_only / "results"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert len(error_lines(done)) == 1 and "cannot create" in done.stderr and "Read-only file system" in done.stderr
+
+
+def test_a_full_disk_is_one_clear_line_and_leaves_no_process(tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "full", "size=256k") as full:
+        fill(full)
+        done = bench(tmp_path, "run", "--frameworks", "flask", *TINY, "--results-dir", str(full), "--run-id", "f")
+        assert done.returncode == 2, done.stderr
+        assert len(error_lines(done)) == 1 and "No space left on device" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+        assert not list(full.glob("f/.*.tmp")), "a partly written file was left behind"
+
+
+def test_a_report_onto_a_full_disk_is_one_clear_line(tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "full", "size=256k") as full:
+        fill(full)
+        done = bench(tmp_path, "report", str(FIXTURES / "holds"), "--reports-dir", str(full / "reports"))
+    assert done.returncode == 2 and "No space left on device" in done.stderr and "Traceback" not in done.stderr
+    assert len(error_lines(done)) == 1, done.stderr

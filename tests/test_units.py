@@ -15,6 +15,7 @@ from bench.latency import histogram_of, merged, percentiles_ms
 from bench.results import SCHEMA_VERSION, create_run_folder, load_summary
 from bench.run import ScenarioKey, figures, schedule
 from bench.sampling import CpuUsage
+from bench.servers import ServerSpec
 from bench.stats import coefficient_of_variation, median, ratio_of_medians
 
 
@@ -170,3 +171,10 @@ def test_sweep_plan_covers_shares_and_one_equal_rate() -> None:
     assert shares[("fastapi", 0.9)] == pytest.approx(0.9 * fastapi_rps, abs=0.1)
     equal = [k.target_rps for k in plan if k.load_share is None]
     assert equal == [pytest.approx(0.5 * min(fastapi_rps, flask_rps), abs=0.1)] * 2
+
+
+@pytest.mark.parametrize("framework", ["fastapi", "flask", "tornado", "null"])
+def test_servers_bind_loopback_and_never_debug_or_reload(framework: str) -> None:
+    command = " ".join(ServerSpec(framework, port=8000).command())
+    assert "127.0.0.1" in command and "0.0.0.0" not in command
+    assert not {"--reload", "--debug", "debug", "--reload-dir"} & set(command.split())

@@ -1,0 +1,67 @@
+"""Schemathesis against each app under its real server: generated requests, valid and invalid, for every
+operation of the one OpenAPI document (``apps/openapi.json``). No 5xx; every answer's status is one the
+document declares for that operation, with a Content-Type and body that conform to it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.generation.modes import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.servers import served
+
+FRAMEWORKS = ("fastapi", "flask", "tornado")
+CASES_PER_OPERATION = 500
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+SCHEMA = schemathesis.openapi.from_path(Path(__file__).parents[1] / "apps" / "openapi.json")
+OPERATIONS = {result.ok().label: result.ok() for result in SCHEMA.get_all_operations()}
+FUZZED = sorted(label for label, operation in OPERATIONS.items() if operation.body or operation.query)
+
+
+@pytest.fixture(scope="module", params=FRAMEWORKS)
+def app_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    with served(request.param) as url:
+        yield url
+
+
+def test_every_operation_with_inputs_is_fuzzed() -> None:
+    assert FUZZED == ["GET /predict", "POST /predict", "PUT /predict"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label", FUZZED)
+def test_generated_requests_conform(app_url: str, label: str) -> None:
+    operation = OPERATIONS[label]
+    strategy = st.one_of(operation.as_strategy(generation_mode=mode) for mode in GenerationMode)
+    statuses: Counter[int] = Counter()
+    session = requests.Session()
+
+    @settings(
+        max_examples=CASES_PER_OPERATION, deadline=None, database=None, phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )  # fmt: skip
+    @given(strategy)
+    def call(case: schemathesis.Case) -> None:
+        response = case.call(base_url=app_url, session=session, timeout=10)
+        statuses[response.status_code] += 1
+        case.validate_response(response, checks=CHECKS)
+
+    call()
+    assert sum(statuses.values()) >= CASES_PER_OPERATION, statuses
+    assert not [status for status in statuses if status >= 500], statuses
+    assert statuses[200] and statuses[422], f"both valid and invalid requests should be generated: {statuses}"
+    print(f"{label}: {sum(statuses.values())} cases, statuses {dict(statuses)}")
