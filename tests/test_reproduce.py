@@ -81,3 +81,12 @@ def test_a_real_reproduce_of_a_tiny_run(tmp_path: Path) -> None:
     assert (again.returncode == 0) == reproduction["reproduced"]
     recorded = json.loads((tmp_path / "original" / "manifest.json").read_text())["config"]
     assert json.loads((tmp_path / "again" / "manifest.json").read_text())["config"] == recorded
+
+
+def test_a_corrupt_summary_is_refused_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    corrupt = copy_with(tmp_path, "corrupt")
+    (corrupt / "summary.json").write_text('{"schema_version": 1, "run_')
+    assert main(["compare", str(FIXTURES / "holds"), str(corrupt)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"titanic-bench: error: {corrupt / 'summary.json'} is corrupt: not valid JSON"
+    ]
