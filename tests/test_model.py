@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from apps.model import LOGREG_ARTIFACT, load_model, predict_rule
+from apps import model
+from apps.model import FOREST_CARD, LOGREG_ARTIFACT, load_forest, load_model, predict_rule
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "titanic.csv"
 needs_data = pytest.mark.skipif(not DATA.is_file(), reason=f"training data not found at {DATA}")
@@ -35,8 +36,8 @@ def test_logreg_probability_falls_with_age_and_favours_women() -> None:
 def test_committed_artifact_matches_a_retrain(tmp_path: Path) -> None:
     from apps.train import main
 
+    assert main(["--data", str(DATA), "--out-dir", str(tmp_path)]) == 0
     out = tmp_path / "logreg.json"
-    assert main(["--data", str(DATA), "--out", str(out)]) == 0
     retrained, committed = json.loads(out.read_text()), json.loads(LOGREG_ARTIFACT.read_text())
     assert retrained["data_sha256"] == committed["data_sha256"]
     assert retrained["training_rows"] == 891 and retrained["imputed_age_rows"] == 177
@@ -62,3 +63,38 @@ def test_pure_python_serving_agrees_with_sklearn() -> None:
         served = predict(int(age), "F" if female else "M") if age == int(age) else None
         if served is not None:
             assert served["probability"] == pytest.approx(probability, abs=1e-6)
+
+
+def test_forest_loads_from_its_committed_file_and_agrees_with_the_training_run() -> None:
+    card = json.loads(FOREST_CARD.read_text())
+    predict = load_model("sklearn")
+    whole_years = [row for row in card["held_out"] if row["age"] == int(row["age"])]
+    assert len(card["held_out"]) == 179 and len(whole_years) > 150
+    for row in whole_years:
+        served = predict(int(row["age"]), "F" if row["is_female"] else "M")
+        assert served["probability"] == pytest.approx(row["probability"], abs=1e-6)
+        assert served["survived"] == int(row["probability"] > 0.5)
+
+
+def test_forest_refuses_a_file_with_types_it_does_not_trust(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(model, "FOREST_TRUSTED_TYPES", frozenset())
+    with pytest.raises(ValueError, match=r"not trusted: sklearn\.tree\._tree\.Tree"):
+        load_forest()
+
+
+@needs_data
+def test_committed_forest_matches_a_retrain(tmp_path: Path) -> None:
+    from apps.train import main
+
+    assert main(["--data", str(DATA), "--out-dir", str(tmp_path)]) == 0
+    retrained, committed = json.loads((tmp_path / FOREST_CARD.name).read_text()), json.loads(FOREST_CARD.read_text())
+    assert retrained["data_sha256"] == committed["data_sha256"]
+    assert [(row["age"], row["is_female"]) for row in retrained["held_out"]] == [
+        (row["age"], row["is_female"]) for row in committed["held_out"]
+    ]
+    assert [row["probability"] for row in retrained["held_out"]] == pytest.approx(
+        [row["probability"] for row in committed["held_out"]], abs=1e-9
+    )
+    assert retrained["held_out_accuracy"] == committed["held_out_accuracy"]
+    predict = load_forest(tmp_path / "forest.skops")
+    assert predict(8, "M") == load_model("sklearn")(8, "M")
