@@ -1,8 +1,11 @@
-"""The predictor on FastAPI: ``uvicorn apps.fastapi_app:app``."""
+"""The predictor on FastAPI with ``async def`` handlers: ``uvicorn apps.fastapi_app:app``.
+
+``apps/fastapi_def_app.py`` is the same app with plain ``def`` handlers.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,9 +17,6 @@ from apps.model import Prediction as PredictionDict
 from apps.model import model_from_env
 
 predict = model_from_env()
-app = FastAPI(title="Titanic survival predictor", version="1.0.0", strict_content_type=False)
-
-
 BODY_METHODS = frozenset({"PUT", "POST", "PATCH"})
 
 
@@ -39,20 +39,30 @@ class DeclaredBodyLimit:
         await self.app(scope, receive, send)
 
 
-app.add_middleware(DeclaredBodyLimit)
 # Documented, not enforced: like the Flask and Tornado apps, the answer is serialised without re-validation.
 PREDICTION: dict[int | str, dict[str, Any]] = {200: {"model": Prediction, "description": "The prediction"}}
 BODY_RESPONSES = {**PREDICTION, 413: {"description": "Body over 64 KiB"}, 400: {"description": "Body not decodable"}}
 
 
-@app.exception_handler(RequestValidationError)
-async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
-    return JSONResponse(validation_errors(list(error.errors())), status_code=422)
+async def validation_error(request: Request, error: Exception) -> JSONResponse:
+    errors = cast(RequestValidationError, error).errors()
+    return JSONResponse(validation_errors(list(errors)), status_code=422)
 
 
-@app.get("/health")
 async def health() -> dict[str, str]:
     return {"status": "ok"}
+
+
+def new_app() -> FastAPI:
+    """The app without its /predict routes: settings, body limit, error shape and /health."""
+    app = FastAPI(title="Titanic survival predictor", version="1.0.0", strict_content_type=False)
+    app.add_middleware(DeclaredBodyLimit)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.get("/health")(health)
+    return app
+
+
+app = new_app()
 
 
 @app.get("/predict", response_model=None, responses=PREDICTION)

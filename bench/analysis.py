@@ -5,16 +5,18 @@ about the claim "FastAPI is 2x faster than Flask". Pure functions of a summary; 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from bench.results import NEAR_CLIENT_LIMIT, Scenario
+from bench.results import NEAR_CLIENT_LIMIT, Scenario, Variant
+from bench.server_configs import server_config
 from bench.stats import coefficient_of_variation, ratio_of_medians
 
 CLAIM = "FastAPI is 2x faster than Flask"
 CLAIM_FACTOR = 2.0
-PAIRS = (("fastapi", "flask"), ("tornado", "flask"), ("fastapi", "tornado"))
+CLAIM_PAIR = ("fastapi", "flask")
+PAIRS = (CLAIM_PAIR, ("tornado", "flask"), ("fastapi", "tornado"))  # app families; every config of each
 CV_WARNING = 0.05
 FEW_REPEATS = 5
 LOAD_WARNING = 0.5
@@ -44,12 +46,32 @@ def usable(scenarios: Sequence[Scenario]) -> list[Scenario]:
     return [s for s in scenarios if s.error is None and s.requests > 0]
 
 
-def groups(scenarios: Sequence[Scenario]) -> dict[tuple[str, str], list[Scenario]]:
-    """Scenarios by (framework, endpoint), failed ones included, in stored order."""
-    grouped: dict[tuple[str, str], list[Scenario]] = defaultdict(list)
+def groups(scenarios: Sequence[Scenario]) -> dict[tuple[Variant, str], list[Scenario]]:
+    """Scenarios by (variant, endpoint), failed ones included, in stored order."""
+    grouped: dict[tuple[Variant, str], list[Scenario]] = defaultdict(list)
     for scenario in scenarios:
-        grouped[(scenario.framework, scenario.endpoint)].append(scenario)
+        grouped[(scenario.variant, scenario.endpoint)].append(scenario)
     return dict(grouped)
+
+
+def variants_in(scenarios: Sequence[Scenario]) -> list[Variant]:
+    return list(dict.fromkeys(s.variant for s in scenarios))
+
+
+def labeller(scenarios: Sequence[Scenario]) -> Callable[[Variant], str]:
+    """Names for the variants of a run: the server config, with the model and worker count where they vary."""
+    models = {s.model for s in scenarios}
+    workers = {s.workers for s in scenarios}
+
+    def label(variant: Variant) -> str:
+        parts = [variant.server]
+        if len(models) > 1:
+            parts.append(variant.model)
+        if len(workers) > 1:
+            parts.append(f"{variant.workers} worker{'s' if variant.workers > 1 else ''}")
+        return " · ".join(parts)
+
+    return label
 
 
 def metric_values(scenarios: Sequence[Scenario], metric: Metric) -> list[float]:
@@ -63,10 +85,13 @@ def metric_values(scenarios: Sequence[Scenario], metric: Metric) -> list[float]:
 
 @dataclass(frozen=True)
 class Comparison:
-    """``numerator`` / ``framework`` ratio of a metric on one endpoint, with its interval and caveats."""
+    """``numerator`` / ``denominator`` ratio (server configs serving the same model with as many workers)
+    of a metric on one endpoint, with its interval and caveats."""
 
     numerator: str
     denominator: str
+    model: str
+    workers: int
     endpoint: str
     metric: Metric
     ratio: float | None
@@ -80,9 +105,14 @@ class Comparison:
     def label(self) -> str:
         return f"{self.numerator}/{self.denominator}"
 
+    @property
+    def key(self) -> tuple[str, str, int, str, str]:
+        """What identifies it across runs."""
+        return self.label, self.model, self.workers, self.endpoint, self.metric
+
 
 def compare(
-    scenarios: Sequence[Scenario], numerator: str, denominator: str, endpoint: str, metric: Metric
+    scenarios: Sequence[Scenario], numerator: Variant, denominator: Variant, endpoint: str, metric: Metric
 ) -> Comparison:
     grouped = groups(scenarios)
     top, bottom = grouped.get((numerator, endpoint), []), grouped.get((denominator, endpoint), [])
@@ -95,8 +125,10 @@ def compare(
         ratio = ratio_of_medians(top_values, bottom_values)
         point, low, high = ratio.ratio, ratio.ci_low, ratio.ci_high
     return Comparison(
-        numerator=numerator,
-        denominator=denominator,
+        numerator=numerator.server,
+        denominator=denominator.server,
+        model=numerator.model,
+        workers=numerator.workers,
         endpoint=endpoint,
         metric=metric,
         ratio=point,
@@ -108,10 +140,15 @@ def compare(
     )
 
 
+def family_of(server: str) -> str:
+    return server_config(server).framework
+
+
 def comparisons(scenarios: Sequence[Scenario]) -> list[Comparison]:
-    """Every pair in ``PAIRS`` present in the run, for each endpoint and metric (closed-loop scenarios only)."""
+    """For each family pair in ``PAIRS``, every config of the one against every config of the other, serving
+    the same model with as many workers, for each endpoint and metric (closed-loop scenarios only)."""
     scenarios = closed_loop(scenarios)
-    present = {s.framework for s in scenarios}
+    variants = variants_in(scenarios)
     endpoints = sorted({s.endpoint for s in scenarios})
     metrics: list[Metric] = ["throughput", "cpu_efficiency"]
     if any(s.crosscheck for s in scenarios):
@@ -120,8 +157,11 @@ def comparisons(scenarios: Sequence[Scenario]) -> list[Comparison]:
         compare(scenarios, top, bottom, endpoint, metric)
         for metric in metrics
         for endpoint in endpoints
-        for top, bottom in PAIRS
-        if top in present and bottom in present
+        for top_family, bottom_family in PAIRS
+        for top in variants
+        for bottom in variants
+        if (family_of(top.server), family_of(bottom.server)) == (top_family, bottom_family)
+        and (top.model, top.workers) == (bottom.model, bottom.workers)
     ]
 
 
@@ -150,12 +190,16 @@ def verdicts(scenarios: Sequence[Scenario]) -> list[dict[str, Any]]:
     """The claim's verdict per endpoint and metric, as stored in summary.json."""
     result = []
     for comparison in comparisons(scenarios):
-        if comparison.label != "fastapi/flask":
+        if (family_of(comparison.numerator), family_of(comparison.denominator)) != CLAIM_PAIR:
             continue
         verdict, reason = judge(comparison)
         result.append(
             {
                 "claim": CLAIM,
+                "numerator": comparison.numerator,
+                "denominator": comparison.denominator,
+                "model": comparison.model,
+                "workers": comparison.workers,
                 "endpoint": comparison.endpoint,
                 "metric": comparison.metric,
                 "ratio": comparison.ratio,
@@ -171,6 +215,8 @@ def verdicts(scenarios: Sequence[Scenario]) -> list[dict[str, Any]]:
 def headline(verdict_list: Sequence[dict[str, Any]]) -> str:
     """One sentence for a data scientist: the throughput verdict, the figures, and what limits them."""
     throughput = [v for v in verdict_list if v["metric"] == "throughput"]
+    if len({(v["numerator"], v["denominator"], v["model"], v["workers"]) for v in throughput}) > 1:
+        return conditions(throughput)
     if not throughput:
         return (
             f'The claim "{CLAIM}" is not tested by this run: it has no closed-loop (saturation) results of both '
@@ -201,6 +247,28 @@ def figure(verdict: dict[str, Any]) -> str:
         return f"an unknown multiple of the {endpoint}"
     interval = f" (95% CI {verdict['ci_low']:.2f}-{verdict['ci_high']:.2f})" if verdict["ci_low"] is not None else ""
     return f"{verdict['ratio']:.2f}x{interval} as many {endpoint}"
+
+
+def conditions(throughput: Sequence[dict[str, Any]]) -> str:
+    """Over a matrix, per model cost: in how many (pairing of server configs, endpoint) cells the claim holds,
+    the spread of the ratios, and which FastAPI configs it holds or fails for against every Flask config."""
+    by_model: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for verdict in throughput:
+        by_model[verdict["model"]].append(verdict)
+    sentences = []
+    for model, cells in by_model.items():
+        ratios = [v["ratio"] for v in cells if v["ratio"] is not None]
+        holding = sum(v["verdict"] == "holds" for v in cells)
+        spread = f" (FastAPI/Flask {min(ratios):.2f}-{max(ratios):.2f}x)" if ratios else ""
+        outcomes: dict[str, set[str]] = defaultdict(set)
+        for verdict in cells:
+            outcomes[verdict["numerator"]].add(verdict["verdict"])
+        always = {name for name, seen in outcomes.items() if seen == {"holds"}}
+        never = {name for name, seen in outcomes.items() if seen == {"refuted"}}
+        where = f", for {' and '.join(sorted(always))}" if always else ""
+        where += f" but not {' or '.join(sorted(never))}" if always and never else ""
+        sentences.append(f"with the {model} model it holds in {holding} of {len(cells)} cells{spread}{where}")
+    return f'"{CLAIM}" depends on the conditions: ' + "; ".join(sentences) + "."
 
 
 VERDICT_PHRASES = {
@@ -256,10 +324,11 @@ def warnings(scenarios: Sequence[Scenario], manifest: dict[str, Any]) -> list[st
     broken = [f"{s.id}: {s.error}" for s in scenarios if s.error]
     if broken:
         found.append(f"scenarios that could not be measured: {'; '.join(broken)}")
-    for (framework, endpoint), group in groups(closed_loop(scenarios)).items():
+    label = labeller(scenarios)
+    for (variant, endpoint), group in groups(closed_loop(scenarios)).items():
         cv = coefficient_of_variation([s.rps for s in usable(group)])
         if cv is not None and cv > CV_WARNING:
-            found.append(f"{framework} {endpoint.upper()}: throughput varied by {cv:.1%} between repeats (over 5%)")
+            found.append(f"{label(variant)} {endpoint.upper()}: throughput varied by {cv:.1%} between repeats (> 5%)")
     near = [s.id for s in scenarios if s.near_client_limit and not s.client_bound]
     if near:
         found.append(

@@ -11,6 +11,7 @@ from typing import Any
 from apps.model import DEFAULT_MODEL, MODEL_NAMES
 from bench.config import FRAMEWORKS, parse_cpus
 from bench.errors import BenchError
+from bench.server_configs import APP_SERVERS
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -25,20 +26,25 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", required=True, parser_class=OneLineParser)
 
     serve = verbs.add_parser("serve", help="run one app under its production server")
-    serve.add_argument("framework", choices=FRAMEWORKS)
+    serve.add_argument("server", choices=(*FRAMEWORKS, *APP_SERVERS), help="a framework or a named server config")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (0: a free one; default 8000)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     serve.add_argument("--model", choices=MODEL_NAMES, default=DEFAULT_MODEL)
     serve.add_argument("--cpus", type=parse_cpus, default=None, help="pin to CPUs, e.g. 0 or 0-1")
-    serve.add_argument("--worker-class", choices=("sync", "gthread"), default="sync", help="gunicorn worker (flask)")
+    serve.add_argument("--worker-class", choices=("sync", "gthread"), help="flask: flask-gunicorn-sync or -gthread")
+
+    verbs.add_parser("list", help="the named server configs and models")
 
     run = verbs.add_parser("run", help="benchmark the apps and write a results folder")
     run.add_argument("--config", type=Path, help="TOML file overriding bench/defaults.toml")
     add_phase_flags(run, "scenario")
-    run.add_argument("--frameworks", type=names, help="comma-separated, e.g. fastapi,flask")
+    run.add_argument("--frameworks", type=names, help="comma-separated, e.g. fastapi,flask (default configs)")
+    run.add_argument("--servers", type=names, help="named server configs (bench list); overrides --frameworks")
     run.add_argument("--endpoints", type=names, help="comma-separated: get,put")
-    run.add_argument("--model", help=f"one of {', '.join(MODEL_NAMES)}")
+    run.add_argument("--model", type=names, help=f"comma-separated, from {', '.join(MODEL_NAMES)}")
+    run.add_argument("--workers", type=counts, help="server worker processes, e.g. 1 or 1,2")
+    run.add_argument("--matrix", choices=("default", "full"), help="full: models x handlers x server configs")
     run.add_argument("--users", type=int, help="concurrent Locust users")
     add_cpu_flags(run, "server")
     run.add_argument("--user-class", choices=USER_CLASSES, help="Locust user: lean (default) or fasthttp")
@@ -97,6 +103,13 @@ def add_output_flags(parser: argparse.ArgumentParser) -> None:
 
 def names(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def counts(text: str) -> list[int]:
+    try:
+        return [int(count) for count in names(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected whole numbers such as 1 or 1,2, got {text!r}") from None
 
 
 USER_CLASSES = ("lean", "fasthttp")
@@ -180,19 +193,17 @@ def sweep_benchmark(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def run_verb(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.verb == "serve":
-        from bench.serve import serve
+        from bench.serve import serve, server_named
         from bench.servers import ServerSpec
 
-        spec = ServerSpec(
-            framework=args.framework,
-            model=args.model,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            flask_worker_class=args.worker_class,
-            cpus=tuple(args.cpus or ()),
-        )
+        server = server_named(args.server, args.worker_class)
+        spec = ServerSpec(server, args.model, args.host, args.port, args.workers, tuple(args.cpus or ()))
         return serve(spec)
+    if args.verb == "list":
+        from bench.console import print_server_configs
+
+        print_server_configs()
+        return 0
     if args.verb == "run":
         return run_benchmark(args, argv)
     if args.verb == "sweep":

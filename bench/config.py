@@ -1,7 +1,8 @@
 """The run configuration: typed, with defaults in ``defaults.toml`` beside this file.
 
-Layers, lowest first: ``defaults.toml``, its ``[quick]`` table when ``quick`` is set, a ``--config``
-TOML file, then command-line flags. ``load_config`` returns the effective ``BenchConfig``.
+Layers, lowest first: ``defaults.toml``, its ``[quick]`` table when ``quick`` is set, its ``[full]`` table
+when ``matrix = "full"``, a ``--config`` TOML file, then command-line flags. ``load_config`` returns the
+effective ``BenchConfig``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from apps.model import MODEL_NAMES
 from bench.errors import BenchError
+from bench.server_configs import APP_SERVERS, DEFAULT_FOR_FRAMEWORK, server_config
 
 DEFAULTS_PATH = Path(__file__).with_name("defaults.toml")
 FRAMEWORKS = ("fastapi", "flask", "tornado")
@@ -29,15 +31,17 @@ class BenchConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     frameworks: list[Literal["fastapi", "flask", "tornado"]] = Field(min_length=1)
+    servers: list[str] = Field(default_factory=list)  # named server configs; empty: each framework's default
     endpoints: list[Endpoint] = Field(min_length=1)
-    model: str
+    model: list[str] = Field(min_length=1)
+    matrix: Literal["default", "full"] = "default"
     users: int = Field(ge=1)
     duration: float = Field(gt=0)
     warmup: float = Field(ge=0)
     repeats: int = Field(ge=1)
     server_cpus: list[int] = Field(min_length=1)
     client_cpus: list[int] = Field(min_length=1)
-    workers: int = Field(ge=1)
+    workers: list[int] = Field(min_length=1)
     flask_worker_class: Literal["sync", "gthread"]
     host: str
     port: int = Field(ge=0, le=65535)
@@ -50,18 +54,40 @@ class BenchConfig(BaseModel):
     results_dir: Path
     reports_dir: Path
 
+    @field_validator("model", "workers", mode="before")
+    @classmethod
+    def _one_or_a_list(cls, value: Any) -> Any:
+        """A single model or worker count (as recorded before these became lists) is a list of one."""
+        return value if isinstance(value, list) else [value]
+
     @field_validator("model")
     @classmethod
-    def _known_model(cls, model: str) -> str:
-        if model not in MODEL_NAMES:
-            raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODEL_NAMES)}")
-        return model
+    def _known_models(cls, models: list[str]) -> list[str]:
+        unknown = [model for model in models if model not in MODEL_NAMES]
+        if unknown:
+            raise ValueError(f"unknown model {unknown[0]!r}; choose from {', '.join(MODEL_NAMES)}")
+        return models
 
-    @field_validator("frameworks", "endpoints")
+    @field_validator("workers")
     @classmethod
-    def _no_repeats(cls, names: list[str]) -> list[str]:
+    def _positive(cls, workers: list[int]) -> list[int]:
+        if min(workers) < 1:
+            raise ValueError("worker counts must be at least 1")
+        return workers
+
+    @field_validator("servers")
+    @classmethod
+    def _known_servers(cls, names: list[str]) -> list[str]:
+        configs = [server_config(name).name for name in names]
+        if any(server_config(name).framework == "null" for name in configs):
+            raise ValueError(f"the null server is the harness's own; choose from {', '.join(APP_SERVERS)}")
+        return configs
+
+    @field_validator("frameworks", "endpoints", "servers", "model", "workers")
+    @classmethod
+    def _no_repeats(cls, names: list[Any]) -> list[Any]:
         if len(set(names)) != len(names):
-            raise ValueError("names must not repeat")
+            raise ValueError("values must not repeat")
         return names
 
     @field_validator("server_cpus", "client_cpus")
@@ -78,6 +104,14 @@ class BenchConfig(BaseModel):
         if self.arrival_rate is not None and self.user_class != "lean":
             raise ValueError("an open-loop run (arrival_rate) uses the lean user; drop user_class = fasthttp")
         return self
+
+    @property
+    def server_names(self) -> list[str]:
+        """The server configs to run: ``servers``, or else each framework's default one."""
+        if self.servers:
+            return list(self.servers)
+        defaults = {**DEFAULT_FOR_FRAMEWORK, "flask": f"flask-gunicorn-{self.flask_worker_class}"}
+        return [defaults[framework] for framework in self.frameworks]
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -115,12 +149,18 @@ def load_config(
 ) -> BenchConfig:
     """The effective configuration from the layers described in the module docstring."""
     settings = _read_toml(DEFAULTS_PATH)
-    quick_settings = settings.pop("quick")
+    presets = {"quick": settings.pop("quick"), "full": settings.pop("full")}
+    from_file = _read_toml(config_file) if config_file is not None else {}
+    flags = {key: value for key, value in (overrides or {}).items() if value is not None}
     if quick:
-        settings.update(quick_settings)
-    if config_file is not None:
-        settings.update(_read_toml(config_file))
-    settings.update({key: value for key, value in (overrides or {}).items() if value is not None})
+        settings.update(presets["quick"])
+    if flags.get("matrix", from_file.get("matrix")) == "full":
+        settings.update(presets["full"], matrix="full")
+        # worker counts: 1, and one per server CPU where the server has more than one
+        server_cpus = flags.get("server_cpus", from_file.get("server_cpus", settings["server_cpus"]))
+        settings["workers"] = sorted({1, len(set(server_cpus))})
+    settings.update(from_file)
+    settings.update(flags)
     return validate_config(settings)
 
 
@@ -136,9 +176,9 @@ def validate_config(settings: dict[str, Any]) -> BenchConfig:
 
 def command_for(config: BenchConfig) -> list[str]:
     """The ``bench run`` command line that recreates ``config`` from the defaults, every setting explicit."""
-    values = config.to_json_dict()
+    values = {**config.to_json_dict(), "servers": config.server_names}
     command = ["python", "-m", "bench", "run"]
-    for name in ("frameworks", "endpoints", "model", "users", "duration", "warmup", "repeats", "server_cpus",
+    for name in ("servers", "endpoints", "model", "workers", "users", "duration", "warmup", "repeats", "server_cpus",
                  "client_cpus"):  # fmt: skip
         value = values[name]
         text = (

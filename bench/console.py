@@ -18,13 +18,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from apps.model import MODEL_NAMES
 from bench import ceiling
-from bench.analysis import headline, verdicts
+from bench.analysis import headline, labeller, verdicts
 from bench.config import BenchConfig
 from bench.load import wrk
 from bench.report.html import build_report
-from bench.results import Scenario
+from bench.results import Scenario, Variant
 from bench.run import ScenarioKey, estimated_seconds, run
+from bench.server_configs import APP_SERVERS, SERVER_CONFIGS
 from bench.stats import median
 
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
@@ -67,19 +69,20 @@ def flags(scenarios: list[Scenario]) -> str:
 
 
 def results_table(scenarios: list[Scenario]) -> Table:
-    """Median rps and p99 per framework and endpoint over the measured repeats, with flags."""
+    """Median rps and p99 per variant and endpoint over the measured repeats, with flags."""
     table = Table(
         title="median over repeats",
         caption="client-bound: Locust used >= 90% of its CPU, so rps is a lower bound of the server's; "
         "invalid: > 0.1% failures",
     )
-    for column in ("endpoint", "framework", "repeats", "rps", "p99 ms", "server CPU µs/req", "client CPU %", "flags"):
-        table.add_column(column, justify="left" if column in ("endpoint", "framework", "flags") else "right")
-    groups: dict[tuple[str, str, float | None], list[Scenario]] = defaultdict(list)
+    for column in ("endpoint", "server", "repeats", "rps", "p99 ms", "server CPU µs/req", "client CPU %", "flags"):
+        table.add_column(column, justify="left" if column in ("endpoint", "server", "flags") else "right")
+    groups: dict[tuple[str, Variant, float | None], list[Scenario]] = defaultdict(list)
     for scenario in scenarios:
-        groups[(scenario.endpoint, scenario.framework, scenario.target_rps)].append(scenario)
-    for (endpoint, group_framework, target), group in groups.items():
-        framework = group_framework if target is None else f"{group_framework} at {target:,.0f} rps"
+        groups[(scenario.endpoint, scenario.variant, scenario.target_rps)].append(scenario)
+    label = labeller(scenarios)
+    for (endpoint, variant, target), group in groups.items():
+        framework = label(variant) if target is None else f"{label(variant)} at {target:,.0f} rps"
         measured = [s for s in group if s.error is None and s.requests > 0]
         if not measured:
             table.add_row(endpoint, framework, "0", "-", "-", "-", "-", flags(group))
@@ -105,7 +108,8 @@ def run_and_show(
     if config.crosscheck == "wrk" and not wrk.available():
         console.print("[yellow]wrk is not installed (Debian package wrk): the cross-check is skipped[/yellow]")
     console.print(
-        f"{len(plan)} scenarios ({', '.join(config.frameworks)} x {', '.join(config.endpoints)} x {config.repeats} "
+        f"{len(plan)} scenarios ({', '.join(config.server_names)} x {', '.join(config.endpoints)} x model "
+        f"{', '.join(config.model)} x {', '.join(map(str, config.workers))} worker(s) x {config.repeats} "
         f"repeats), {config.warmup:g} s warm-up + {config.duration:g} s each: about "
         f"{estimated_seconds(config, len(plan)) / 60:.1f} minutes. "
         f"Server on CPU {config.server_cpus}, Locust on {config.client_cpus}."
@@ -122,6 +126,9 @@ def run_and_show(
         console.print("[red]interrupted[/red]: the results folder is marked incomplete")
         return 130
     if not outcome.complete:
+        for scenario in outcome.scenarios:
+            if scenario.error:
+                console.print(f"[red]{scenario.id}[/red]: {scenario.error}", soft_wrap=True)
         console.print("[red]some scenarios failed[/red]: the results folder is marked incomplete")
         return 1
     return 0
@@ -156,29 +163,32 @@ def print_comparison(comparison: dict[str, Any]) -> None:
     for difference in differences:
         console.print(f"  {difference}")
     verdict_table = Table(title="verdicts on the claim")
-    for column in ("endpoint", "measured as", "before", "after", ""):
+    for column in ("pairing", "model", "workers", "endpoint", "measured as", "before", "after", ""):
         verdict_table.add_column(column)
     for pair in comparison["verdicts"]:
-        verdict_table.add_row(pair["endpoint"], pair["metric"], str(pair["before"]), str(pair["after"]),
+        verdict_table.add_row(pair["label"], pair["model"], str(pair["workers"]), pair["endpoint"], pair["metric"],
+                              str(pair["before"]), str(pair["after"]),
                               "same" if pair["agrees"] else "[red]differs[/red]")  # fmt: skip
     console.print(verdict_table)
     ratio_table = Table(title=f"ratios (tolerance {comparison['tolerance']:.0%})")
-    for column in ("ratio", "endpoint", "measured as", "before", "after", "moved", ""):
+    for column in ("ratio", "model", "workers", "endpoint", "measured as", "before", "after", "moved", ""):
         ratio_table.add_column(column)
     for move in comparison["ratios"]:
         ratio_table.add_row(
-            move["label"], move["endpoint"], move["metric"], fmt(move["before"], "{:.2f}x"),
+            move["label"], move["model"], str(move["workers"]), move["endpoint"], move["metric"],
+            fmt(move["before"], "{:.2f}x"),
             fmt(move["after"], "{:.2f}x"), fmt(move["moved"], "{:+.1%}"),
             "ok" if move["within_tolerance"] else "[red]moved[/red]",
         )  # fmt: skip
     console.print(ratio_table)
-    change_table = Table(title="per framework (Welch t-test over repeats, p < 0.05 = significant)")
-    for column in ("framework", "endpoint", "figure", "before", "after", "change", "p", ""):
+    change_table = Table(title="per server config (Welch t-test over repeats, p < 0.05 = significant)")
+    for column in ("server", "model", "workers", "endpoint", "figure", "before", "after", "change", "p", ""):
         change_table.add_column(column)
     for change in comparison["figures"]:
         change_table.add_row(
-            change["framework"], change["endpoint"], change["figure"], fmt(change["before"], "{:,.2f}"),
-            fmt(change["after"], "{:,.2f}"), fmt(change["change"], "{:+.1%}"), fmt(change["p_value"], "{:.3f}"),
+            change["server"], change["model"], str(change["workers"]), change["endpoint"], change["figure"],
+            fmt(change["before"], "{:,.2f}"), fmt(change["after"], "{:,.2f}"), fmt(change["change"], "{:+.1%}"),
+            fmt(change["p_value"], "{:.3f}"),
             "significant" if change["significant"] else "",
         )  # fmt: skip
     console.print(change_table)
@@ -186,6 +196,18 @@ def print_comparison(comparison: dict[str, Any]) -> None:
         console.print("[green]reproduced[/green]: every verdict agrees and every ratio moved less than the tolerance")
     else:
         console.print("[red]not reproduced[/red]: a verdict differs or a ratio moved by the tolerance or more")
+
+
+def print_server_configs() -> None:
+    """``bench list``: every named server config and model, as ``--servers`` and ``--model`` take them."""
+    table = Table(title="server configs (--servers)", caption=f"models (--model): {', '.join(MODEL_NAMES)}")
+    for column in ("name", "framework", "handler", "server", "command (port 8000, 1 worker)"):
+        table.add_column(column)
+    for name in APP_SERVERS:
+        config = SERVER_CONFIGS[name]
+        command = " ".join(config.command("127.0.0.1", 8000, 1)).replace(sys.executable, "python")
+        table.add_row(name, config.framework, config.handler, config.server, command)
+    Console(width=200).print(table)
 
 
 def fmt(value: float | None, pattern: str) -> str:

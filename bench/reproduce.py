@@ -1,9 +1,9 @@
 """``bench compare`` and ``bench reproduce``: do two results folders say the same thing?
 
-Compare reads result folders only. Per framework and endpoint it reports the change in median rps, p99
-and server CPU per request, with a Welch t-test over the repeats (as pyperf does); per ratio between
-frameworks, how far it moved; per verdict, whether it is the same; and first, what differs in the
-environment. Reproduce re-runs a folder's recorded configuration, then compares.
+Compare reads result folders only. Per variant (server config, model, workers) and endpoint it reports
+the change in median rps, p99 and server CPU per request, with a Welch t-test over the repeats (as pyperf
+does); per ratio between server configs, how far it moved; per verdict, whether it is the same; and first,
+what differs in the environment. Reproduce re-runs a folder's recorded configuration, then compares.
 """
 
 from __future__ import annotations
@@ -28,9 +28,11 @@ FIGURES = {"rps": "rps", "p99_ms": "p99 ms", "server_cpu_us_per_request": "serve
 
 @dataclass(frozen=True)
 class Change:
-    """One figure of one framework and endpoint, before and after."""
+    """One figure of one variant and endpoint, before and after."""
 
-    framework: str
+    server: str
+    model: str
+    workers: int
     endpoint: str
     figure: str
     before: float | None
@@ -43,6 +45,8 @@ class Change:
 @dataclass(frozen=True)
 class RatioMove:
     label: str
+    model: str
+    workers: int
     endpoint: str
     metric: str
     before: float | None
@@ -53,6 +57,9 @@ class RatioMove:
 
 @dataclass(frozen=True)
 class VerdictPair:
+    label: str
+    model: str
+    workers: int
     endpoint: str
     metric: str
     before: str | None
@@ -83,13 +90,13 @@ def figure_changes(before: list[Scenario], after: list[Scenario]) -> list[Change
             change = second / first - 1 if first and second is not None else None
             p_value = welch_p_value(a, b)
             significant = p_value is not None and p_value < SIGNIFICANCE
-            changes.append(Change(key[0], key[1], figure, first, second, change, p_value, significant))
+            changes.append(Change(*key[0], key[1], figure, first, second, change, p_value, significant))
     return changes
 
 
 def ratio_moves(before: list[Scenario], after: list[Scenario], tolerance: float) -> list[RatioMove]:
-    old = {(c.label, c.endpoint, c.metric): c for c in analysis.comparisons(before)}
-    new = {(c.label, c.endpoint, c.metric): c for c in analysis.comparisons(after)}
+    old = {c.key: c for c in analysis.comparisons(before)}
+    new = {c.key: c for c in analysis.comparisons(after)}
     moves = []
     for key in [k for k in old if k in new]:
         first, second = old[key].ratio, new[key].ratio
@@ -99,10 +106,15 @@ def ratio_moves(before: list[Scenario], after: list[Scenario], tolerance: float)
 
 
 def verdict_pairs(before: list[Scenario], after: list[Scenario]) -> list[VerdictPair]:
-    old = {(v["endpoint"], v["metric"]): v["verdict"] for v in analysis.verdicts(before)}
-    new = {(v["endpoint"], v["metric"]): v["verdict"] for v in analysis.verdicts(after)}
-    return [VerdictPair(endpoint, metric, old.get((endpoint, metric)), new.get((endpoint, metric)))
-            for endpoint, metric in dict.fromkeys([*old, *new])]  # fmt: skip
+    old, new = verdicts_by_key(before), verdicts_by_key(after)
+    return [VerdictPair(*key, old.get(key), new.get(key)) for key in dict.fromkeys([*old, *new])]
+
+
+def verdicts_by_key(scenarios: list[Scenario]) -> dict[tuple[str, str, int, str, str], str]:
+    return {
+        (f"{v['numerator']}/{v['denominator']}", v["model"], v["workers"], v["endpoint"], v["metric"]): v["verdict"]
+        for v in analysis.verdicts(scenarios)
+    }
 
 
 def environment_differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:

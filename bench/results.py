@@ -2,7 +2,8 @@
 
 results/<run-id>/
     manifest.json     schema_version, when, where, what versions, exact commands, effective config
-    summary.json      schema_version, run_id, complete, scenarios (one per framework x endpoint x repeat)
+    summary.json      schema_version, run_id, complete, scenarios (one per server config x model x workers
+                      x endpoint x repeat), verdicts
     raw/<scenario>/   Locust's own files, the exact latency histogram, the server's log
 """
 
@@ -12,11 +13,12 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bench.errors import BenchError
+from bench.server_configs import DEFAULT_FOR_FRAMEWORK
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -32,13 +34,23 @@ NEAR_CLIENT_LIMIT = 0.70  # near_client_limit: rps above this share of the clien
 MAX_FAILURE_RATIO = 0.001  # valid: at most this share of requests failed
 
 
+class Variant(NamedTuple):
+    """What was served: a named server config, the model it served, and its worker processes."""
+
+    server: str
+    model: str
+    workers: int
+
+
 class Scenario(BaseModel):
-    """The figures of one framework x endpoint x repeat, derived from its raw files."""
+    """The figures of one server config x model x workers x endpoint x repeat, derived from its raw files."""
 
     model_config = ConfigDict(extra="forbid")
 
     id: str
-    framework: str
+    framework: str  # the app's family (fastapi, flask, tornado), for the claim and the colours
+    server: str  # the named server config (python -m bench list)
+    workers: int
     endpoint: str
     model: str
     repeat: int
@@ -58,7 +70,20 @@ class Scenario(BaseModel):
     error: str | None = None
     crosscheck: dict[str, Any] | None = None
     target_rps: float | None = None  # open loop: the fixed arrival rate offered (rps is what was achieved)
-    load_share: float | None = None  # in a sweep: target_rps over the framework's closed-loop median rps
+    load_share: float | None = None  # in a sweep: target_rps over the variant's closed-loop median rps
+
+    @model_validator(mode="before")
+    @classmethod
+    def _server_of_older_results(cls, data: Any) -> Any:
+        """Results written before named server configs ran each framework's default config, one worker."""
+        if isinstance(data, dict) and "server" not in data:
+            framework = data.get("framework", "")
+            return {**data, "server": DEFAULT_FOR_FRAMEWORK.get(framework, framework), "workers": 1}
+        return data
+
+    @property
+    def variant(self) -> Variant:
+        return Variant(self.server, self.model, self.workers)
 
 
 class Summary(BaseModel):

@@ -40,6 +40,7 @@ from bench.results import (
     write_json_atomically,
 )
 from bench.sampling import CpuUsage
+from bench.server_configs import server_config
 from bench.servers import Server, ServerSpec, free_port, verify
 from bench.window import measure_window
 
@@ -54,29 +55,37 @@ class Interrupted(Exception):
 class ScenarioKey:
     """What one scenario measures; ``target_rps`` set means open loop at that arrival rate."""
 
-    framework: str
+    server: str  # a named server config
     endpoint: str
     repeat: int
+    model: str = "rule"
+    workers: int = 1
     target_rps: float | None = None
-    load_share: float | None = None  # in a sweep: target_rps as a share of the framework's closed-loop rps
+    load_share: float | None = None  # in a sweep: target_rps as a share of the variant's closed-loop rps
+
+    @property
+    def framework(self) -> str:
+        return server_config(self.server).framework
 
     @property
     def id(self) -> str:
         rate = f"-at{self.target_rps:.0f}rps" if self.target_rps else ""
         share = f"-{round(self.load_share * 100)}pct" if self.load_share else ""
-        return f"r{self.repeat}-{self.endpoint}-{self.framework}{rate}{share}"
+        return f"r{self.repeat}-{self.endpoint}-{self.server}-{self.model}-w{self.workers}{rate}{share}"
 
 
-CEILING_KEY = ScenarioKey("null server", "client ceiling", 0)
+CEILING_KEY = ScenarioKey("null", "client ceiling", 0)
 
 
 def schedule(config: BenchConfig) -> list[ScenarioKey]:
-    """Repeats outermost, frameworks innermost: A B C A B C, so drift hits every framework alike."""
+    """Repeats outermost, server configs innermost: A B C A B C, so drift hits every one alike."""
     return [
-        ScenarioKey(framework, endpoint, repeat, config.arrival_rate)
+        ScenarioKey(server, endpoint, repeat, model, workers, config.arrival_rate)
         for repeat in range(1, config.repeats + 1)
         for endpoint in config.endpoints
-        for framework in config.frameworks
+        for model in config.model
+        for workers in config.workers
+        for server in config.server_names
     ]
 
 
@@ -90,7 +99,6 @@ def default_run_id() -> str:
 
 def figures(
     key: ScenarioKey,
-    model: str,
     latency: dict[str, Any],
     usage: CpuUsage,
     client_cores: int,
@@ -105,8 +113,10 @@ def figures(
     return Scenario(
         id=key.id,
         framework=key.framework,
+        server=key.server,
+        workers=key.workers,
         endpoint=key.endpoint,
-        model=model,
+        model=key.model,
         repeat=key.repeat,
         requests=requests,
         failures=failures,
@@ -124,9 +134,10 @@ def figures(
     )
 
 
-def failed_scenario(key: ScenarioKey, model: str, reason: str) -> Scenario:
+def failed_scenario(key: ScenarioKey, reason: str) -> Scenario:
     return Scenario(
-        id=key.id, framework=key.framework, endpoint=key.endpoint, model=model, repeat=key.repeat, requests=0,
+        id=key.id, framework=key.framework, server=key.server, workers=key.workers, endpoint=key.endpoint,
+        model=key.model, repeat=key.repeat, requests=0,
         failures=0, rps=0.0, p50_ms=None, p90_ms=None, p99_ms=None, p999_ms=None, server_cpu_us_per_request=None,
         client_cpu_percent=0.0, client_bound=False, client_ceiling_rps=None, near_client_limit=False, valid=False,
         error=reason, target_rps=key.target_rps, load_share=key.load_share,
@@ -139,8 +150,8 @@ def measure(
     """Run one scenario end to end; raise BenchError if it could not be measured."""
     port = config.port or free_port(config.host)
     spec = ServerSpec(
-        framework=key.framework, model=config.model, host=config.host, port=port, workers=config.workers,
-        flask_worker_class=config.flask_worker_class, cpus=tuple(config.server_cpus),
+        server=key.server, model=key.model, host=config.host, port=port, workers=key.workers,
+        cpus=tuple(config.server_cpus),
     )  # fmt: skip
     load = LocustRun(
         LoadSpec(
@@ -158,7 +169,7 @@ def measure(
     commands.update(server=spec.command(), locust=load.spec.command())
     with (out / "server.log").open("wb") as log, Server(spec, log) as server:
         server.start(config.health_timeout)
-        verify(spec.url, config.model, key.endpoint)
+        verify(spec.url, key.model, key.endpoint)
         t0, usage, latency = measure_window(server, load, config.warmup, config.duration)
         crosschecked = None
         if config.crosscheck == "wrk" and wrk.available():
@@ -174,7 +185,7 @@ def measure(
     client_ceiling = None
     if ceiling is not None:
         client_ceiling = ceiling["keepalive_rps" if spec.keeps_connections_alive else "new_connection_rps"]
-    scenario = figures(key, config.model, latency, usage, len(config.client_cpus), client_ceiling_rps=client_ceiling)
+    scenario = figures(key, latency, usage, len(config.client_cpus), client_ceiling_rps=client_ceiling)
     return scenario.model_copy(
         update={"crosscheck": crosschecked, "target_rps": key.target_rps, "load_share": key.load_share}
     )
@@ -251,8 +262,8 @@ def run(
                 try:
                     scenario = measure(config, key, raw_dir(folder, key.id), commands, ceiling)
                 except BenchError as error:
-                    scenario = failed_scenario(key, config.model, str(error))
-                manifest["commands"].setdefault(f"{key.framework}-{key.endpoint}", commands)
+                    scenario = failed_scenario(key, str(error))
+                manifest["commands"].setdefault(f"{key.server}-w{key.workers}-{key.endpoint}", commands)
                 scenarios.append(scenario)
                 write_summary(folder, run_id, scenarios, complete=False)
                 if on_scenario:

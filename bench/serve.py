@@ -7,7 +7,19 @@ import threading
 from dataclasses import replace
 from types import FrameType
 
+from bench.errors import BenchError
+from bench.server_configs import server_config
 from bench.servers import Server, ServerSpec, free_port
+
+
+def server_named(name: str, worker_class: str | None) -> str:
+    """The config ``bench serve NAME`` starts: a framework stands for its default one, and Flask's
+    gunicorn worker class may be chosen with ``--worker-class``."""
+    if worker_class is None:
+        return name
+    if server_config(name).framework != "flask":
+        raise BenchError("--worker-class chooses gunicorn's worker for flask only")
+    return f"flask-gunicorn-{worker_class}"
 
 
 def serve(spec: ServerSpec, health_timeout: float = 20.0) -> int:
@@ -22,7 +34,7 @@ def serve(spec: ServerSpec, health_timeout: float = 20.0) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, request_stop)
     with Server(spec).start(health_timeout) as server:
-        print(f"{spec.framework} ({spec.model}) serving on {spec.url}  (Ctrl-C to stop)", flush=True)
+        print(f"{spec.name} ({spec.model}) serving on {spec.url}  (Ctrl-C to stop)", flush=True)
         while not stop.wait(0.2):
             server.check_alive()
     return 0

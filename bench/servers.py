@@ -1,4 +1,4 @@
-"""Named server configurations and their lifecycle: command line, start (pinned), health, verify, stop.
+"""Servers' lifecycle: command line (from ``server_configs``), start (pinned), health, verify, stop.
 
 This is the only place that starts an app, for ``bench serve`` and for ``bench run`` alike.
 """
@@ -11,7 +11,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -26,19 +25,27 @@ from apps.model import MODEL_ENV_VAR, load_model
 from bench import processes
 from bench.errors import BenchError
 from bench.load import workload
+from bench.server_configs import ServerConfig, server_config
 
 
 @dataclass(frozen=True)
 class ServerSpec:
-    """What to start: an app, its model, where it listens, and how its production server runs it."""
+    """What to start: a named server config (or a framework's default one), its model, where it listens."""
 
-    framework: str
+    server: str
     model: str = "rule"
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
-    flask_worker_class: str = "sync"
     cpus: tuple[int, ...] = ()
+
+    @property
+    def config(self) -> ServerConfig:
+        return server_config(self.server)
+
+    @property
+    def name(self) -> str:
+        return self.config.name
 
     @property
     def url(self) -> str:
@@ -47,63 +54,11 @@ class ServerSpec:
 
     def server_command(self) -> list[str]:
         """The production server's command line, without CPU pinning."""
-        python = sys.executable
-        workers = str(self.workers)
-        if self.framework == "fastapi":
-            return [
-                python,
-                "-m",
-                "uvicorn",
-                "apps.fastapi_app:app",
-                "--host",
-                self.host,
-                "--port",
-                str(self.port),
-                "--workers",
-                workers,
-                "--loop",
-                "uvloop",
-                "--http",
-                "httptools",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ]
-        if self.framework == "flask":
-            return [
-                python,
-                "-m",
-                "gunicorn",
-                "apps.flask_app:app",
-                "--bind",
-                f"{self.url.removeprefix('http://')}",
-                "--workers",
-                workers,
-                "--worker-class",
-                self.flask_worker_class,
-                "--log-level",
-                "warning",
-            ]
-        if self.framework == "tornado":
-            return [
-                python,
-                "-m",
-                "apps.tornado_app",
-                "--host",
-                self.host,
-                "--port",
-                str(self.port),
-                "--workers",
-                workers,
-            ]
-        if self.framework == "null":
-            return [python, "-m", "bench.nullserver", "--host", self.host, "--port", str(self.port)]
-        raise BenchError(f"unknown framework {self.framework!r}; choose fastapi, flask or tornado")
+        return self.config.command(self.host, self.port, self.workers)
 
     @property
     def keeps_connections_alive(self) -> bool:
-        """False for gunicorn's sync worker, which closes the connection after every answer."""
-        return not (self.framework == "flask" and self.flask_worker_class == "sync")
+        return self.config.keeps_connections_alive
 
     def command(self) -> list[str]:
         """The exact command line started, pinned with ``taskset`` when CPUs are given."""
@@ -198,11 +153,11 @@ class Server:
             except OSError:
                 pass
             time.sleep(0.05)
-        raise BenchError(f"{self.spec.framework} did not answer {self.spec.url}/health within {timeout:g} s")
+        raise BenchError(f"{self.spec.name} did not answer {self.spec.url}/health within {timeout:g} s")
 
     def check_alive(self) -> None:
         if self.process is not None and self.process.poll() is not None:
-            raise BenchError(f"{self.spec.framework} server exited with code {self.process.returncode}")
+            raise BenchError(f"{self.spec.name} server exited with code {self.process.returncode}")
 
     def tree(self) -> list[psutil.Process]:
         """The server's processes: the top one and every descendant still running."""
@@ -219,7 +174,7 @@ class Server:
         self.process.wait(timeout=processes.GRACE_SECONDS)
         self.process = None
         if alive:
-            raise BenchError(f"{self.spec.framework} left processes running: {[p.pid for p in alive]}")
+            raise BenchError(f"{self.spec.name} left processes running: {[p.pid for p in alive]}")
 
     def __enter__(self) -> Server:
         return self

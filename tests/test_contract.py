@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from apps.contract import MAX_BODY_BYTES
+from bench.server_configs import APP_SERVERS
 from tests.servers import served
 
 FRAMEWORKS = ("fastapi", "flask", "tornado")
@@ -184,8 +185,9 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module", params=FRAMEWORKS)
+@pytest.fixture(scope="module", params=APP_SERVERS)
 def app_url(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    """Every named server config, each serving its app under its real server."""
     with served(request.param) as url:
         yield request.param, url
 
@@ -223,12 +225,12 @@ def test_openapi_served_identically(app_url: tuple[str, str]) -> None:
 
 
 def test_apps_answer_identically() -> None:
-    """Status, Content-Type and body byte for byte, across the three apps, for every case."""
-    if set(ANSWERS) != set(FRAMEWORKS) or any(len(a) != len(CASES) for a in ANSWERS.values()):
+    """Status, Content-Type and body byte for byte, across every server config, for every case."""
+    if set(ANSWERS) != set(APP_SERVERS) or any(len(a) != len(CASES) for a in ANSWERS.values()):
         pytest.skip("needs every app's answers from test_contract")
-    reference = ANSWERS["fastapi"]
+    reference = ANSWERS["fastapi-uvicorn"]
     differences = [
-        f"{framework} / {name}: {answer} != fastapi {reference[name]}"
+        f"{framework} / {name}: {answer} != fastapi-uvicorn {reference[name]}"
         for framework, answers in ANSWERS.items()
         for name, answer in answers.items()
         if answer != reference[name]
@@ -236,8 +238,11 @@ def test_apps_answer_identically() -> None:
     assert not differences, "\n".join(differences)
 
 
-@pytest.mark.parametrize("model, expected", [("logreg", {"survived": 1, "probability": 0.751127})])
-def test_logreg_model_served(model: str, expected: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "model, expected",
+    [("logreg", {"survived": 1, "probability": 0.751127}), ("sklearn", {"survived": 0, "probability": 0.09937})],
+)
+def test_trained_models_served(model: str, expected: dict[str, Any]) -> None:
     for framework in FRAMEWORKS:
         with served(framework, "--model", model) as url:
             assert requests.get(url + "/predict?age=10&sex=F", timeout=5).json() == expected

@@ -37,7 +37,7 @@ def test_a_server_killed_mid_measurement_fails_that_scenario_only(tmp_path: Path
                "--results-dir", str(tmp_path), "--run-id", "k"]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     STARTED_PIDS.add(process.pid)
-    started = tmp_path / "k" / "raw" / "r1-get-tornado" / "latency.json.started"
+    started = tmp_path / "k" / "raw" / "r1-get-tornado-rule-w1" / "latency.json.started"
     deadline = time.monotonic() + 60
     while not started.exists():
         assert process.poll() is None and time.monotonic() < deadline

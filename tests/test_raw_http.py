@@ -114,7 +114,7 @@ CASES = [
         put(
             b'--x\r\nContent-Disposition: form-data; name="age"\r\n\r\n10\r\n--x--\r\n',
             b"multipart/form-data; boundary=x",
-        ),  # noqa: E501
+        ),
     ),
     RawCase("unparsable Content-Type", put(b'{"age": 10, "sex": "F"}', b";;;")),
     # framing

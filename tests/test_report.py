@@ -35,7 +35,9 @@ def test_throughput_verdicts(fixture: str, expected: str, reason: str) -> None:
         assert verdict["verdict"] == expected, verdict
         assert reason in verdict["reason"]
         assert verdict["ci_low"] <= verdict["ratio"] <= verdict["ci_high"]
-        assert set(verdict) == {"claim", "endpoint", "metric", "ratio", "ci_low", "ci_high", "verdict", "reason"}
+        assert set(verdict) == {"claim", "numerator", "denominator", "model", "workers", "endpoint", "metric", "ratio",
+                                "ci_low", "ci_high", "verdict", "reason"}  # fmt: skip
+        assert (verdict["numerator"], verdict["denominator"]) == ("fastapi-uvicorn", "flask-gunicorn-sync")
 
 
 def test_client_bound_run_still_judges_server_cpu_and_wrk() -> None:
@@ -152,3 +154,19 @@ def test_open_loop_sweep_report(tmp_path: Path) -> None:
     assert "open-loop" in page.sections and "ratios" not in page.sections
     assert (page_path.parent / "latency_vs_load.svg").is_file() and page.svgs == 1
     assert "is not tested by this run" in html
+
+
+def test_matrix_report_has_the_heatmap_and_the_conditions_sentence(tmp_path: Path) -> None:
+    found = [v for v in verdicts(load_summary(FIXTURES / "matrix").scenarios) if v["metric"] == "throughput"]
+    assert len(found) == 3 * 2 * 3 * 2  # FastAPI configs x Flask configs x models x endpoints
+    by_model = {model: [v["verdict"] for v in found if v["model"] == model] for model in ("rule", "sklearn")}
+    assert "holds" in by_model["rule"] and set(by_model["sklearn"]) == {"refuted"}  # the model's cost dominates
+    page_path = build_report(FIXTURES / "matrix", tmp_path)
+    html = page_path.read_text()
+    page = Page()
+    page.feed(html)
+    assert "conditions" in page.sections and page.svgs == 5 and not page.external
+    heatmap = (page_path.parent / "heatmap.svg").read_text()
+    assert heatmap.count("holds") >= 1 and heatmap.count("refuted") >= 12
+    assert "fastapi-def-uvicorn / flask-gunicorn-gthread" in heatmap and "sklearn" in heatmap
+    assert "depends on the conditions: with the rule model it holds in 8 of 12 cells" in html

@@ -64,8 +64,8 @@ def test_a_real_run_writes_a_complete_self_describing_folder(tmp_path: Path) -> 
     assert manifest["environment"]["load_average_before"]
     assert manifest["client_ceiling"]["keepalive_rps"] > 0 and manifest["client_ceiling"]["new_connection_rps"] > 0
     assert summary.scenarios[1].client_ceiling_rps == manifest["client_ceiling"]["new_connection_rps"]  # gunicorn sync
-    assert "uvicorn" in " ".join(manifest["commands"]["fastapi-get"]["server"])
-    assert "locust" in " ".join(manifest["commands"]["flask-get"]["locust"])
+    assert "uvicorn" in " ".join(manifest["commands"]["fastapi-uvicorn-w1-get"]["server"])
+    assert "locust" in " ".join(manifest["commands"]["flask-gunicorn-sync-w1-get"]["locust"])
     assert bench(
         "run", "--frameworks", "tornado", *TINY_RUN, "--results-dir", str(tmp_path), "--run-id", "t"
     ).returncode
@@ -78,7 +78,7 @@ def test_an_interrupted_run_stops_every_child_and_is_incomplete(tmp_path: Path, 
     command += ["--duration", "20", "--results-dir", str(tmp_path), "--run-id", "i", "--no-report"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     STARTED_PIDS.add(process.pid)
-    started = tmp_path / "i" / "raw" / "r1-get-tornado" / "latency.json.started"
+    started = tmp_path / "i" / "raw" / "r1-get-tornado-rule-w1" / "latency.json.started"
     deadline = time.monotonic() + 60
     while not started.exists():
         assert process.poll() is None and time.monotonic() < deadline, "the run did not start its load"

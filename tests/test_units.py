@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from bench.cli import main
-from bench.config import load_config, parse_cpus
+from bench.config import BenchConfig, load_config, parse_cpus
 from bench.errors import BenchError
 from bench.latency import histogram_of, merged, percentiles_ms
 from bench.results import SCHEMA_VERSION, create_run_folder, load_summary
-from bench.run import ScenarioKey, figures, schedule
+from bench.run import ScenarioKey, estimated_seconds, figures, schedule
 from bench.sampling import CpuUsage
 from bench.servers import ServerSpec
 from bench.stats import coefficient_of_variation, median, ratio_of_medians
@@ -58,17 +58,46 @@ def test_merged_histograms_equal_the_histogram_of_all_samples() -> None:
 def test_schedule_interleaves_frameworks_within_each_repeat() -> None:
     config = load_config(overrides={"frameworks": ["fastapi", "flask", "tornado"], "endpoints": ["get"], "repeats": 2})
     assert [key.id for key in schedule(config)] == [
-        "r1-get-fastapi", "r1-get-flask", "r1-get-tornado", "r2-get-fastapi", "r2-get-flask", "r2-get-tornado",
+        "r1-get-fastapi-uvicorn-rule-w1", "r1-get-flask-gunicorn-sync-rule-w1", "r1-get-tornado-rule-w1",
+        "r2-get-fastapi-uvicorn-rule-w1", "r2-get-flask-gunicorn-sync-rule-w1", "r2-get-tornado-rule-w1",
     ]  # fmt: skip
+
+
+def test_the_full_matrix_covers_models_handlers_and_server_configs_interleaved() -> None:
+    config = load_config(overrides={"matrix": "full"})
+    plan = schedule(config)
+    servers = ["fastapi-uvicorn", "fastapi-def-uvicorn", "fastapi-gunicorn", "flask-gunicorn-sync",
+               "flask-gunicorn-gthread", "tornado"]  # fmt: skip
+    assert config.server_names == servers and config.model == ["rule", "logreg", "sklearn"]
+    assert config.workers == sorted({1, len(config.server_cpus)})
+    assert len(plan) == len(servers) * 3 * 2 * len(config.workers) * config.repeats
+    assert [key.server for key in plan[: len(servers)]] == servers  # every config before the next cell
+    assert len({key.id for key in plan}) == len(plan)
+    assert estimated_seconds(config, len(plan)) < 30 * 60
+
+
+def test_servers_override_frameworks_and_flags_override_the_matrix() -> None:
+    config = load_config(overrides={"servers": ["fastapi-gunicorn", "flask"], "model": ["sklearn"], "workers": [2]})
+    assert config.server_names == ["fastapi-gunicorn", "flask-gunicorn-sync"]
+    assert [key.id for key in schedule(config)][:1] == ["r1-get-fastapi-gunicorn-sklearn-w2"]
+    assert load_config(overrides={"matrix": "full", "model": ["rule"]}).model == ["rule"]
+    with pytest.raises(BenchError, match="unknown server config 'django'"):
+        load_config(overrides={"servers": ["django"]})
+    with pytest.raises(BenchError, match="null server"):
+        load_config(overrides={"servers": ["null"]})
+
+
+def test_settings_recorded_before_lists_still_load() -> None:
+    recorded = load_config().to_json_dict() | {"model": "logreg", "workers": 1}
+    config = BenchConfig.model_validate(recorded)
+    assert config.model == ["logreg"] and config.workers == [1]
 
 
 def test_figures_flag_client_bound_and_invalid() -> None:
     histogram = histogram_of(np.ones(10)).encode().decode()
     latency = {"requests": 10_000, "failures": 11, "duration": 5.0, "histogram": histogram}
     usage = CpuUsage(wall_seconds=5.0, server_seconds=2.0, client_seconds=4.6)
-    scenario = figures(
-        ScenarioKey("flask", "get", 1), "rule", latency, usage, client_cores=1, client_ceiling_rps=2500.0
-    )
+    scenario = figures(ScenarioKey("flask-gunicorn-sync", "get", 1), latency, usage, 1, client_ceiling_rps=2500.0)
     assert scenario.rps == 2000.0
     assert scenario.server_cpu_us_per_request == pytest.approx(200.0)
     assert scenario.client_cpu_percent == 92.0 and scenario.client_bound
@@ -167,8 +196,8 @@ def test_sweep_plan_covers_shares_and_one_equal_rate() -> None:
     flask_rps = median([s.rps for s in closed if s.framework == "flask" and s.endpoint == "get"])
     by_id = {key.id: key for key in plan}
     assert len(by_id) == len(plan)
-    shares = {(k.framework, k.load_share): k.target_rps for k in plan if k.load_share}
-    assert shares[("fastapi", 0.9)] == pytest.approx(0.9 * fastapi_rps, abs=0.1)
+    shares = {(k.server, k.load_share): k.target_rps for k in plan if k.load_share}
+    assert shares[("fastapi-uvicorn", 0.9)] == pytest.approx(0.9 * fastapi_rps, abs=0.1)
     equal = [k.target_rps for k in plan if k.load_share is None]
     assert equal == [pytest.approx(0.5 * min(fastapi_rps, flask_rps), abs=0.1)] * 2
 

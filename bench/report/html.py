@@ -92,7 +92,18 @@ def render(folder: Path) -> tuple[str, dict[str, str]]:
     verdicts = analysis.verdicts(scenarios)
     throughput = {v["verdict"] for v in verdicts if v["metric"] == "throughput"}
     closed, opened = analysis.closed_loop(scenarios), analysis.open_loop(scenarios)
+    cells = {(v["numerator"], v["denominator"], v["model"], v["workers"]) for v in verdicts}
+    models, workers = {s.model for s in scenarios}, {s.workers for s in scenarios}
+
+    def pairing(numerator: str, denominator: str, model: str, worker_count: int) -> str:
+        """``fastapi-uvicorn / flask-gunicorn-sync``, with the model and workers where the run has several."""
+        extra = [model] if len(models) > 1 else []
+        extra += [f"{worker_count} worker(s)"] if len(workers) > 1 else []
+        return f"{numerator} / {denominator}" + (f" ({', '.join(extra)})" if extra else "")
+
     svgs = {}
+    if len(cells) > 1:
+        svgs["heatmap"] = plots.to_svg(plots.ratio_heatmap(verdicts))
     if closed:
         svgs["throughput"] = plots.to_svg(plots.throughput(closed))
         svgs["server_cpu"] = plots.to_svg(plots.server_cpu(closed))
@@ -124,9 +135,10 @@ def render(folder: Path) -> tuple[str, dict[str, str]]:
         config=config,
         cpu_sets={"server": config.server_cpus, "client": config.client_cpus},
         locust_version=environment.get("packages", {}).get("locust", "?"),
-        server_commands={
-            key.split("-")[0]: shlex.join(value["server"]) for key, value in commands.items() if "server" in value
+        server_commands={  # keyed <server>-w<workers>-<endpoint> (<framework>-<endpoint> before named configs)
+            key.rsplit("-", 1)[0]: shlex.join(value["server"]) for key, value in commands.items() if "server" in value
         },
+        pairing=pairing,
         environment_rows=environment_rows(manifest),
         command_line=shlex.join(manifest.get("command_line") or ["?"]),
         reproduce_command=shlex.join(command_for(config)),

@@ -1,5 +1,5 @@
 """The report's plots: matplotlib on Agg, one style, the Okabe-Ito colour-blind-safe palette, and the
-same colour for a framework in every plot. Each function returns a Figure; ``to_svg`` inlines it."""
+same colour for a server config in every plot. Each function returns a Figure; ``to_svg`` inlines it."""
 
 from __future__ import annotations
 
@@ -8,21 +8,32 @@ import json
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
-from bench.analysis import groups, usable
+from bench.analysis import CLAIM_FACTOR, groups, labeller, usable
 from bench.latency import merged, spectrum_ms
-from bench.results import RAW, Scenario
+from bench.results import RAW, Scenario, Variant
 from bench.stats import median, median_interval
 
-COLOURS = {"fastapi": "#0072B2", "flask": "#D55E00", "tornado": "#009E73"}
-FALLBACK_COLOURS = ("#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
+COLOURS = {  # each framework's default config keeps its framework's colour; variants take the rest
+    "fastapi-uvicorn": "#0072B2",
+    "flask-gunicorn-sync": "#D55E00",
+    "tornado": "#009E73",
+    "fastapi-def-uvicorn": "#56B4E9",
+    "fastapi-gunicorn": "#CC79A7",
+    "flask-gunicorn-gthread": "#E69F00",
+    "null": "#000000",
+}
+FALLBACK_COLOURS = ("#F0E442", "#000000")
+LINE_STYLES = ("-", "--", ":", "-.")
 SPECTRUM_PERCENTILES = (50.0, 75.0, 90.0, 95.0, 99.0, 99.5, 99.9)
 STYLE = {
     "figure.dpi": 100,
@@ -40,18 +51,33 @@ def styled() -> AbstractContextManager[None]:
     return plt.rc_context(STYLE)  # type: ignore[arg-type]
 
 
-def colour(framework: str) -> str:
-    if framework in COLOURS:
-        return COLOURS[framework]
-    return FALLBACK_COLOURS[sum(map(ord, framework)) % len(FALLBACK_COLOURS)]
+def colour(server: str) -> str:
+    if server in COLOURS:
+        return COLOURS[server]
+    return FALLBACK_COLOURS[sum(map(ord, server)) % len(FALLBACK_COLOURS)]
 
 
-def frameworks_in(scenarios: Sequence[Scenario]) -> list[str]:
-    return list(dict.fromkeys(s.framework for s in scenarios))
+def servers_in(scenarios: Sequence[Scenario]) -> list[str]:
+    return list(dict.fromkeys(s.server for s in scenarios))
 
 
 def endpoints_in(scenarios: Sequence[Scenario]) -> list[str]:
     return list(dict.fromkeys(s.endpoint for s in scenarios))
+
+
+def facets_in(scenarios: Sequence[Scenario]) -> list[tuple[str, int]]:
+    """The (model, workers) cells of a run: one for a plain run, several for a matrix."""
+    return list(dict.fromkeys((s.model, s.workers) for s in scenarios))
+
+
+def facet_title(scenarios: Sequence[Scenario], model: str, workers: int) -> str:
+    """``model sklearn, 2 workers``, naming only what varies in the run."""
+    parts = []
+    if len({s.model for s in scenarios}) > 1:
+        parts.append(f"model {model}")
+    if len({s.workers for s in scenarios}) > 1:
+        parts.append(f"{workers} worker{'s' if workers > 1 else ''}")
+    return ", ".join(parts)
 
 
 def to_svg(figure: Figure) -> str:
@@ -64,34 +90,44 @@ def to_svg(figure: Figure) -> str:
 
 
 def _bars(scenarios: Sequence[Scenario], value_of: str, ylabel: str, title: str, hatch_client_bound: bool) -> Figure:
-    """Median per framework and endpoint, 95% interval bars, every repeat as a dot."""
+    """Median per server config in each (model, workers, endpoint) cell, 95% interval bars, every repeat a dot."""
+    servers = servers_in(scenarios)
+    cells = [
+        (model, workers, endpoint) for model, workers in facets_in(scenarios) for endpoint in endpoints_in(scenarios)
+    ]
     with styled():
-        figure, axes = plt.subplots(figsize=(9.0, 3.8))
-        frameworks, endpoints = frameworks_in(scenarios), endpoints_in(scenarios)
-        width = 0.8 / max(len(frameworks), 1)
+        figure, axes = plt.subplots(figsize=(max(9.0, 1.1 * len(cells) * max(len(servers), 2) / 2), 3.8))
+        width = 0.8 / max(len(servers), 1)
         grouped = groups(scenarios)
-        for f_index, framework in enumerate(frameworks):
-            for e_index, endpoint in enumerate(endpoints):
-                measured = usable(grouped.get((framework, endpoint), []))
+        for s_index, server in enumerate(servers):
+            for c_index, (model, workers, endpoint) in enumerate(cells):
+                measured = usable(grouped.get((Variant(server, model, workers), endpoint), []))
                 values = [float(getattr(s, value_of)) for s in measured if getattr(s, value_of) is not None]
                 if not values:
                     continue
-                x = e_index + (f_index - (len(frameworks) - 1) / 2) * width
+                x = c_index + (s_index - (len(servers) - 1) / 2) * width
                 middle = median(values)
                 bound = hatch_client_bound and any(s.client_bound for s in measured)
                 axes.bar(
-                    x, middle, width * 0.9, color=colour(framework), alpha=0.85, hatch="//" if bound else None,
-                    edgecolor="white", label=framework if e_index == 0 else None,
+                    x, middle, width * 0.9, color=colour(server), alpha=0.85, hatch="//" if bound else None,
+                    edgecolor="white", label=server if c_index == 0 else None,
                 )  # fmt: skip
                 interval = median_interval(values)
                 if interval is not None:
                     axes.errorbar(x, middle, yerr=[[middle - interval[0]], [interval[1] - middle]], color="black",
                                   capsize=4, linewidth=1.2)  # fmt: skip
                 axes.scatter([x] * len(values), values, s=10, color="black", zorder=3, alpha=0.6)
-        axes.set_xticks(range(len(endpoints)), [e.upper() + " /predict" for e in endpoints])
+        ticks = [" ".join(filter(None, [endpoint.upper() + " /predict", facet_title(scenarios, model, workers)]))
+                 for model, workers, endpoint in cells]  # fmt: skip
+        axes.set_xticks(range(len(cells)), ticks, fontsize=8 if len(cells) > 2 else None)
+        if len(cells) > 1 and max(map(len, ticks)) > 15:
+            axes.tick_params(axis="x", labelrotation=20)
         axes.set_ylabel(ylabel)
+        if len(cells) > 2:
+            axes.set_yscale("log")
+            axes.set_ylabel(ylabel + " (log)")
         axes.set_title(title)
-        axes.legend(frameon=False, ncols=len(frameworks), loc="upper center", bbox_to_anchor=(0.5, -0.12))
+        axes.legend(frameon=False, ncols=min(len(servers), 3), loc="upper center", bbox_to_anchor=(0.5, -0.2))
         return figure
 
 
@@ -114,39 +150,45 @@ def _raw_latency(folder: Path, scenario: Scenario) -> dict[str, object] | None:
 
 
 def spectrum(folder: Path, scenarios: Sequence[Scenario]) -> Figure:
-    """Latency by percentile, p50 to p99.9 on a log axis of 1/(1-p), histograms of all repeats merged."""
-    endpoints = endpoints_in(scenarios)
+    """Latency by percentile, p50 to p99.9 on a log axis of 1/(1-p), histograms of all repeats merged;
+    one panel per endpoint (and per model and worker count in a matrix), one line per server config."""
+    endpoints, facets = endpoints_in(scenarios), facets_in(scenarios)
     with styled():
-        figure, axes_row = plt.subplots(
-            1, len(endpoints), figsize=(9.0, 3.8), squeeze=False, sharey=True, layout="constrained"
-        )
+        figure, axes_grid = plt.subplots(
+            len(facets), len(endpoints), figsize=(9.0, 3.4 * len(facets) + 0.4), squeeze=False, sharey=True,
+            layout="constrained",
+        )  # fmt: skip
         x = 1.0 / (1.0 - np.asarray(SPECTRUM_PERCENTILES) / 100.0)
-        for axes, endpoint in zip(axes_row[0], endpoints, strict=True):
-            for framework in frameworks_in(scenarios):
-                records = [
-                    record
-                    for s in usable(groups(scenarios).get((framework, endpoint), []))
-                    if (record := _raw_latency(folder, s)) is not None
-                ]
-                if not records:
-                    continue
-                histogram = merged(str(record["histogram"]) for record in records)
-                axes.plot(x, spectrum_ms(histogram, SPECTRUM_PERCENTILES), marker="o", markersize=3,
-                          color=colour(framework), label=framework)  # fmt: skip
-            axes.set_xscale("log")
-            axes.set_yscale("log")
-            axes.set_xticks(x, [f"p{p:g}" for p in SPECTRUM_PERCENTILES], fontsize=8)
-            axes.minorticks_off()
-            axes.set_title(f"{endpoint.upper()} /predict")
-        axes_row[0][0].set_ylabel("latency, ms (log)")
-        figure.legend(*axes_row[0][0].get_legend_handles_labels(), loc="outside right upper", frameon=False)
+        for row, (model, workers) in enumerate(facets):
+            for axes, endpoint in zip(axes_grid[row], endpoints, strict=True):
+                for server in servers_in(scenarios):
+                    group = groups(scenarios).get((Variant(server, model, workers), endpoint), [])
+                    records = [record for s in usable(group) if (record := _raw_latency(folder, s)) is not None]
+                    if not records:
+                        continue
+                    histogram = merged(str(record["histogram"]) for record in records)
+                    axes.plot(x, spectrum_ms(histogram, SPECTRUM_PERCENTILES), marker="o", markersize=3,
+                              color=colour(server), label=server)  # fmt: skip
+                axes.set_xscale("log")
+                axes.set_yscale("log")
+                axes.set_xticks(x, [f"p{p:g}" for p in SPECTRUM_PERCENTILES], fontsize=8)
+                axes.minorticks_off()
+                axes.set_title(
+                    " ".join(filter(None, [f"{endpoint.upper()} /predict", facet_title(scenarios, model, workers)]))
+                )
+            axes_grid[row][0].set_ylabel("latency, ms (log)")
+        figure.legend(*axes_grid[0][0].get_legend_handles_labels(), loc="outside right upper", frameon=False)
         figure.suptitle("Latency percentile spectrum (all repeats merged)")
         return figure
 
 
 def timeline(folder: Path, scenarios: Sequence[Scenario]) -> Figure:
-    """Throughput and p99 second by second through each scenario, warm-up shaded, one line per repeat."""
+    """Throughput and p99 second by second through each scenario, warm-up shaded, one line per repeat
+    (colour: server config; line style: model)."""
     endpoints = endpoints_in(scenarios)
+    variants = list(dict.fromkeys(s.variant for s in scenarios))
+    models = list(dict.fromkeys(s.model for s in scenarios))
+    name = labeller(scenarios)
     with styled():
         figure, axes_grid = plt.subplots(
             2, len(endpoints), figsize=(9.0, 5.4), squeeze=False, sharex=True, layout="constrained"
@@ -154,8 +196,8 @@ def timeline(folder: Path, scenarios: Sequence[Scenario]) -> Figure:
         warmup = 0.0
         for column, endpoint in enumerate(endpoints):
             rps_axes, p99_axes = axes_grid[0][column], axes_grid[1][column]
-            for framework in frameworks_in(scenarios):
-                for index, s in enumerate(usable(groups(scenarios).get((framework, endpoint), []))):
+            for variant in variants:
+                for index, s in enumerate(usable(groups(scenarios).get((variant, endpoint), []))):
                     record = _raw_latency(folder, s)
                     if record is None:
                         continue
@@ -163,16 +205,20 @@ def timeline(folder: Path, scenarios: Sequence[Scenario]) -> Figure:
                     entries = record["timeline"]
                     assert isinstance(entries, list)
                     seconds = [entry["second"] + 0.5 for entry in entries]
-                    label = framework if index == 0 else None
-                    rps_axes.plot(seconds, [e["requests"] for e in entries], color=colour(framework), alpha=0.7,
-                                  linewidth=1, label=label)  # fmt: skip
-                    p99_axes.plot(seconds, [e["p99_ms"] for e in entries], color=colour(framework), alpha=0.7,
-                                  linewidth=1)  # fmt: skip
+                    label = name(variant) if index == 0 else None
+                    style = LINE_STYLES[models.index(variant.model) % len(LINE_STYLES)]
+                    rps_axes.plot(seconds, [e["requests"] for e in entries], style, color=colour(variant.server),
+                                  alpha=0.7, linewidth=1, label=label)  # fmt: skip
+                    p99_axes.plot(seconds, [e["p99_ms"] for e in entries], style, color=colour(variant.server),
+                                  alpha=0.7, linewidth=1)  # fmt: skip
             for axes in (rps_axes, p99_axes):
                 axes.axvspan(0, warmup, color="grey", alpha=0.15, linewidth=0)
             rps_axes.set_title(f"{endpoint.upper()} /predict")
             rps_axes.set_ylim(bottom=0)
             p99_axes.set_ylim(bottom=0)
+            if len(models) > 1:
+                rps_axes.set_yscale("log")
+                p99_axes.set_yscale("log")
         axes_grid[0][0].set_ylabel("requests in that second")
         axes_grid[1][0].set_ylabel("p99 in that second, ms")
         figure.supxlabel("seconds since the load started (grey: warm-up, discarded)")
@@ -182,27 +228,74 @@ def timeline(folder: Path, scenarios: Sequence[Scenario]) -> Figure:
 
 
 def latency_vs_load(scenarios: Sequence[Scenario]) -> Figure:
-    """The hockey stick: p50 (dashed) and p99 (solid) against the offered arrival rate, open loop, per framework."""
+    """The hockey stick: p50 (dashed) and p99 (solid) against the offered arrival rate, open loop, per variant."""
     swept = [s for s in usable(scenarios) if s.target_rps is not None and s.load_share is not None]
     endpoints = endpoints_in(swept)
+    label = labeller(swept)
     with styled():
         figure, axes_row = plt.subplots(1, len(endpoints), figsize=(9.0, 3.8), squeeze=False, layout="constrained")
         for axes, endpoint in zip(axes_row[0], endpoints, strict=True):
-            for framework in frameworks_in(swept):
+            for variant in list(dict.fromkeys(s.variant for s in swept)):
                 by_share: dict[float, list[Scenario]] = {}
                 for s in swept:
-                    if s.framework == framework and s.endpoint == endpoint and s.load_share is not None:
+                    if s.variant == variant and s.endpoint == endpoint and s.load_share is not None:
                         by_share.setdefault(s.load_share, []).append(s)
                 shares = sorted(by_share)
                 offered = [median([float(s.target_rps or 0) for s in by_share[share]]) for share in shares]
                 for name, style in (("p50_ms", "--"), ("p99_ms", "-")):
                     values = [median([getattr(s, name) for s in by_share[share]]) for share in shares]
-                    axes.plot(offered, values, style, marker="o", markersize=3, color=colour(framework),
-                              label=f"{framework} {name.split('_')[0]}")  # fmt: skip
+                    axes.plot(offered, values, style, marker="o", markersize=3, color=colour(variant.server),
+                              label=f"{label(variant)} {name.split('_')[0]}")  # fmt: skip
             axes.set_yscale("log")
             axes.set_xlabel("offered load, requests / s")
             axes.set_title(f"{endpoint.upper()} /predict")
         axes_row[0][0].set_ylabel("latency from intended send, ms (log)")
         figure.legend(*axes_row[0][0].get_legend_handles_labels(), loc="outside right upper", frameon=False)
         figure.suptitle("Latency against offered load (open loop; dashed p50, solid p99)")
+        return figure
+
+
+VERDICT_MARKS = {"holds": "holds", "refuted": "refuted", "inconclusive": "?"}
+
+
+def ratio_heatmap(verdicts: Sequence[dict[str, Any]]) -> Figure:
+    """The FastAPI/Flask throughput ratio for each pairing of server configs (rows) and each model cost and
+    endpoint (columns), with its 95% interval and verdict; the colour scale is centred on the claim, 2x."""
+    cells = [v for v in verdicts if v["metric"] == "throughput"]
+    several_workers = len({v["workers"] for v in cells}) > 1
+
+    def row_of(v: dict[str, Any]) -> str:
+        return f"{v['numerator']} / {v['denominator']}" + (f", {v['workers']} w" if several_workers else "")
+
+    def column_of(v: dict[str, Any]) -> str:
+        return f"{v['model']}\n{v['endpoint'].upper()}"
+
+    rows, columns = list(dict.fromkeys(map(row_of, cells))), list(dict.fromkeys(map(column_of, cells)))
+    grid = np.full((len(rows), len(columns)), np.nan)
+    for v in cells:
+        if v["ratio"] is not None:
+            grid[rows.index(row_of(v)), columns.index(column_of(v))] = v["ratio"]
+    finite = grid[np.isfinite(grid)]
+    low, high = (min(float(finite.min()), 1.0), max(float(finite.max()), 3.0)) if finite.size else (1.0, 3.0)
+    norm = TwoSlopeNorm(vcenter=CLAIM_FACTOR, vmin=min(low, CLAIM_FACTOR - 0.01), vmax=max(high, CLAIM_FACTOR + 0.01))
+    with styled():
+        figure, axes = plt.subplots(figsize=(1.3 * len(columns) + 4.0, 0.62 * len(rows) + 1.6), layout="constrained")
+        edges_x, edges_y = np.arange(len(columns) + 1) - 0.5, np.arange(len(rows) + 1) - 0.5
+        image = axes.pcolormesh(edges_x, edges_y, np.ma.masked_invalid(grid), cmap="PuOr", norm=norm)  # vector cells
+        axes.invert_yaxis()
+        for v in cells:
+            text, ink = "no data", "black"
+            if v["ratio"] is not None:
+                interval = f"{v['ci_low']:.2f}-{v['ci_high']:.2f}" if v["ci_low"] is not None else "no interval"
+                text = f"{v['ratio']:.2f}x  {VERDICT_MARKS[v['verdict']]}\n{interval}"
+                ink = "white" if abs(float(norm(v["ratio"])) - 0.5) > 0.35 else "black"  # readable on dark cells
+            axes.text(columns.index(column_of(v)), rows.index(row_of(v)), text, ha="center", va="center",
+                      fontsize=7, color=ink)  # fmt: skip
+        axes.set_xticks(range(len(columns)), columns, fontsize=8)
+        axes.set_yticks(range(len(rows)), rows, fontsize=8)
+        axes.grid(False)
+        scale = figure.colorbar(image, ax=axes, label="FastAPI / Flask requests per second (2 = the claim)", shrink=0.8)
+        if scale.solids is not None:
+            scale.solids.set_rasterized(False)  # vector, so the page holds no embedded image
+        axes.set_title("FastAPI / Flask throughput: median ratio, verdict, 95% interval")
         return figure
