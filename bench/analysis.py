@@ -258,17 +258,21 @@ def conditions(throughput: Sequence[dict[str, Any]]) -> str:
     sentences = []
     for model, cells in by_model.items():
         ratios = [v["ratio"] for v in cells if v["ratio"] is not None]
-        holding = sum(v["verdict"] == "holds" for v in cells)
+        counts = {outcome: sum(v["verdict"] == outcome for v in cells) for outcome in ("holds", "refuted")}
         spread = f" (FastAPI/Flask {min(ratios):.2f}-{max(ratios):.2f}x)" if ratios else ""
         outcomes: dict[str, set[str]] = defaultdict(set)
         for verdict in cells:
             outcomes[verdict["numerator"]].add(verdict["verdict"])
         always = {name for name, seen in outcomes.items() if seen == {"holds"}}
         never = {name for name, seen in outcomes.items() if seen == {"refuted"}}
-        where = f", for {' and '.join(sorted(always))}" if always else ""
-        where += f" but not {' or '.join(sorted(never))}" if always and never else ""
-        sentences.append(f"with the {model} model it holds in {holding} of {len(cells)} cells{spread}{where}")
-    return f'"{CLAIM}" depends on the conditions: ' + "; ".join(sentences) + "."
+        where = f"; it holds in every cell of {' and '.join(sorted(always))}" if always else ""
+        where += f"; it is refuted in every cell of {' and '.join(sorted(never))}" if never else ""
+        unsettled = len(cells) - counts["holds"] - counts["refuted"]
+        sentences.append(
+            f"With the {model} model it holds in {counts['holds']} of {len(cells)} cells, is refuted in "
+            f"{counts['refuted']} and inconclusive in {unsettled}{spread}{where}."
+        )
+    return f'"{CLAIM}" depends on the conditions. ' + " ".join(sentences)
 
 
 VERDICT_PHRASES = {

@@ -169,4 +169,4 @@ def test_matrix_report_has_the_heatmap_and_the_conditions_sentence(tmp_path: Pat
     heatmap = (page_path.parent / "heatmap.svg").read_text()
     assert heatmap.count("holds") >= 1 and heatmap.count("refuted") >= 12
     assert "fastapi-def-uvicorn / flask-gunicorn-gthread" in heatmap and "sklearn" in heatmap
-    assert "depends on the conditions: with the rule model it holds in 8 of 12 cells" in html
+    assert "depends on the conditions. With the rule model it holds in 8 of 12 cells" in html
