@@ -33,6 +33,7 @@ def measure_one(config: BenchConfig, user_class: str, new_connection: bool, out:
             cpus=tuple(config.client_cpus),
             out_dir=out,
             new_connection=new_connection,
+            local_workers=config.locust_workers,
         )
     )
     with (out / "server.log").open("wb") as log, Server(spec, log) as server:

@@ -33,8 +33,24 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--model", choices=MODEL_NAMES, default=DEFAULT_MODEL)
     serve.add_argument("--cpus", type=parse_cpus, default=None, help="pin to CPUs, e.g. 0 or 0-1")
     serve.add_argument("--worker-class", choices=("sync", "gthread"), help="flask: flask-gunicorn-sync or -gthread")
+    serve.add_argument("--stats-port", type=int, help="also answer GET /stats there: the server's CPU seconds")
 
     verbs.add_parser("list", help="the named server configs and models")
+    add_worker_parser(verbs)
+    add_run_parser(verbs)
+    add_analysis_parsers(verbs)
+    return parser
+
+
+def add_worker_parser(verbs: Any) -> None:
+    worker = verbs.add_parser("worker", help="join runs driven from another host as a Locust worker")
+    worker.add_argument("--master", required=True, help="host of the machine running `bench run --remote-workers`")
+    worker.add_argument("--master-port", type=int, default=5557, help="the master's port (default 5557)")
+    worker.add_argument("--cpus", type=parse_cpus, default=None, help="pin to CPUs, e.g. 0-3")
+    worker.add_argument("--scenarios", type=int, help="stop after this many scenarios (default: until Ctrl-C)")
+
+
+def add_run_parser(verbs: Any) -> None:
 
     run = verbs.add_parser("run", help="benchmark the apps and write a results folder")
     run.add_argument("--config", type=Path, help="TOML file overriding bench/defaults.toml")
@@ -50,8 +66,28 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--user-class", choices=USER_CLASSES, help="Locust user: lean (default) or fasthttp")
     run.add_argument("--crosscheck", choices=("none", "wrk"), help="also drive each scenario with wrk")
     run.add_argument("--arrival-rate", type=float, help="open loop: requests/s, the same for every framework")
+    run.add_argument("--locust-workers", type=int, help="Locust worker processes on the client CPUs (default: one)")
+    run.add_argument("--remote-workers", type=int, help="Locust workers joining from other hosts (bench worker)")
+    run.add_argument("--master-bind-host", help="where the Locust master listens for remote workers")
+    run.add_argument("--master-port", type=int, help="the Locust master's port (default 5557)")
+    run.add_argument(
+        "--target",
+        dest="targets",
+        action=KeyValues,
+        metavar="SERVER=URL",
+        help="an app already running elsewhere (repeatable); no local server is started for it",
+    )
+    run.add_argument(
+        "--server-stats",
+        dest="server_stats",
+        action=KeyValues,
+        metavar="SERVER=URL",
+        help="a target's `bench serve --stats-port` URL, for its CPU per request (repeatable)",
+    )
     add_output_flags(run)
 
+
+def add_analysis_parsers(verbs: Any) -> None:
     sweep = verbs.add_parser("sweep", help="open-loop latency against offered load, from a closed-loop run")
     sweep.add_argument("closed_run", type=Path, help="results/<run-id> of a closed-loop run: its config and rps")
     sweep.add_argument("--shares", type=names, default=None, help="shares of each framework's rps (0.1,...,0.9)")
@@ -79,7 +115,6 @@ def build_parser() -> argparse.ArgumentParser:
     report = verbs.add_parser("report", help="write the HTML report of a results folder")
     report.add_argument("folder", type=Path, help="results/<run-id>")
     report.add_argument("--reports-dir", type=Path, default=Path("reports"), help="default reports/")
-    return parser
 
 
 def add_phase_flags(parser: argparse.ArgumentParser, unit: str) -> None:
@@ -99,6 +134,17 @@ def add_output_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-id", help="name of the result folder (default: UTC date and time)")
     parser.add_argument("--reports-dir", type=Path, help="where reports go (default reports/)")
     parser.add_argument("--no-report", action="store_true", help="do not write the HTML report at the end")
+
+
+class KeyValues(argparse.Action):
+    """``--flag NAME=VALUE``, repeatable, collected into one dict."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, value: Any,
+                 option: str | None = None) -> None:  # fmt: skip
+        name, equals, text = str(value).partition("=")
+        if not equals or not name or not text:
+            parser.error(f"{option}: expected NAME=URL, got {value!r}")
+        setattr(namespace, self.dest, {**(getattr(namespace, self.dest) or {}), name: text})
 
 
 def names(text: str) -> list[str]:
@@ -198,7 +244,11 @@ def run_verb(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
         server = server_named(args.server, args.worker_class)
         spec = ServerSpec(server, args.model, args.host, args.port, args.workers, tuple(args.cpus or ()))
-        return serve(spec)
+        return serve(spec, stats_port=args.stats_port)
+    if args.verb == "worker":
+        from bench.worker import work
+
+        return work(args.master, args.master_port, tuple(args.cpus or ()), args.scenarios)
     if args.verb == "list":
         from bench.console import print_server_configs
 

@@ -46,6 +46,12 @@ class BenchConfig(BaseModel):
     host: str
     port: int = Field(ge=0, le=65535)
     user_class: Literal["lean", "fasthttp"]
+    locust_workers: int = Field(default=0, ge=0)  # local Locust worker processes (0: Locust in one process)
+    remote_workers: int = Field(default=0, ge=0)  # workers joining from other hosts (bench worker --master)
+    master_bind_host: str = "127.0.0.1"
+    master_port: int = Field(default=5557, ge=1, le=65535)
+    targets: dict[str, str] = Field(default_factory=dict)  # server config -> URL of an app running elsewhere
+    server_stats: dict[str, str] = Field(default_factory=dict)  # server config -> URL of its bench serve stats
     health_timeout: float = Field(gt=0)
     crosscheck: Literal["none", "wrk"]
     arrival_rate: float | None = Field(default=None, gt=0)
@@ -99,10 +105,25 @@ class BenchConfig(BaseModel):
             raise ValueError(f"CPU {missing} not available here (available: {sorted(available)})")
         return sorted(set(cpus))
 
+    @field_validator("targets", "server_stats")
+    @classmethod
+    def _urls_of_known_servers(cls, urls: dict[str, str]) -> dict[str, str]:
+        for url in urls.values():
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"{url!r} is not an http:// URL")
+        return {server_config(name).name: url.rstrip("/") for name, url in urls.items()}
+
     @model_validator(mode="after")
-    def _open_loop_is_lean(self) -> BenchConfig:
+    def _consistent(self) -> BenchConfig:
         if self.arrival_rate is not None and self.user_class != "lean":
             raise ValueError("an open-loop run (arrival_rate) uses the lean user; drop user_class = fasthttp")
+        if self.arrival_rate is not None and (self.locust_workers or self.remote_workers):
+            raise ValueError("an open-loop run (arrival_rate) keeps its schedule in one Locust process: no workers")
+        if self.locust_workers and self.remote_workers:
+            raise ValueError("choose local Locust workers (locust_workers) or remote ones (remote_workers), not both")
+        unknown = sorted(set(self.server_stats) - set(self.targets))
+        if unknown:
+            raise ValueError(f"server_stats for {', '.join(unknown)}, which is not a target")
         return self
 
     @property

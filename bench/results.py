@@ -69,6 +69,7 @@ class Scenario(BaseModel):
     valid: bool
     error: str | None = None
     crosscheck: dict[str, Any] | None = None
+    client_workers: list[dict[str, Any]] | None = None  # each Locust process that sent requests: its count and CPU
     target_rps: float | None = None  # open loop: the fixed arrival rate offered (rps is what was achieved)
     load_share: float | None = None  # in a sweep: target_rps over the variant's closed-loop median rps
 

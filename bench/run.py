@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import IO, Any
 
 import psutil
 
@@ -41,7 +41,7 @@ from bench.results import (
 )
 from bench.sampling import CpuUsage
 from bench.server_configs import server_config
-from bench.servers import Server, ServerSpec, free_port, verify
+from bench.servers import RemoteServer, Server, ServerSpec, free_port, verify
 from bench.window import measure_window
 
 SCENARIO_OVERHEAD_SECONDS = 4.0  # server start, Locust start, stop: for the progress estimate only
@@ -108,6 +108,8 @@ def figures(
     """A scenario's summary figures from its raw latency record, its measured CPU and the client's ceiling."""
     requests, failures = int(latency["requests"]), int(latency["failures"])
     client_percent = usage.client_percent(client_cores)
+    workers = latency.get("workers", [])
+    busiest_worker = max((w["cpu_percent"] or 0.0 for w in workers), default=0.0)  # each a single-core process
     rps = requests / float(latency["duration"])
     latencies = percentiles_ms(decode(latency["histogram"]))
     return Scenario(
@@ -125,9 +127,12 @@ def figures(
         p90_ms=latencies["p90_ms"],
         p99_ms=latencies["p99_ms"],
         p999_ms=latencies["p999_ms"],
-        server_cpu_us_per_request=usage.server_seconds / requests * 1e6 if requests else None,
+        server_cpu_us_per_request=usage.server_seconds / requests * 1e6
+        if requests and usage.server_seconds is not None
+        else None,
         client_cpu_percent=round(client_percent, 1),
-        client_bound=client_percent >= CLIENT_BOUND_PERCENT,
+        client_bound=max(client_percent, busiest_worker) >= CLIENT_BOUND_PERCENT,
+        client_workers=workers or None,
         client_ceiling_rps=client_ceiling_rps,
         near_client_limit=client_ceiling_rps is not None and rps > NEAR_CLIENT_LIMIT * client_ceiling_rps,
         valid=requests > 0 and failures <= MAX_FAILURE_RATIO * requests,
@@ -148,14 +153,16 @@ def measure(
     config: BenchConfig, key: ScenarioKey, out: Path, commands: dict[str, list[str]], ceiling: dict[str, Any] | None
 ) -> Scenario:
     """Run one scenario end to end; raise BenchError if it could not be measured."""
-    port = config.port or free_port(config.host)
+    target = config.targets.get(key.server)
+    port = 0 if target else config.port or free_port(config.host)
     spec = ServerSpec(
         server=key.server, model=key.model, host=config.host, port=port, workers=key.workers,
         cpus=tuple(config.server_cpus),
     )  # fmt: skip
+    url = target or spec.url
     load = LocustRun(
         LoadSpec(
-            url=spec.url,
+            url=url,
             endpoint=key.endpoint,
             user_class=config.user_class,
             users=config.users,
@@ -164,17 +171,20 @@ def measure(
             cpus=tuple(config.client_cpus),
             out_dir=out,
             arrival_rate=key.target_rps,
+            local_workers=config.locust_workers,
+            remote_workers=config.remote_workers,
+            master_bind_host=config.master_bind_host,
+            master_port=config.master_port,
         )
     )
-    commands.update(server=spec.command(), locust=load.spec.command())
-    with (out / "server.log").open("wb") as log, Server(spec, log) as server:
-        server.start(config.health_timeout)
-        verify(spec.url, key.model, key.endpoint)
+    commands.update(server=["target", url] if target else spec.command(), locust=load.spec.command())
+    with (out / "server.log").open("wb") as log, served(spec, log, target, config) as server:
+        verify(url, key.model, key.endpoint)
         t0, usage, latency = measure_window(server, load, config.warmup, config.duration)
         crosschecked = None
         if config.crosscheck == "wrk" and wrk.available():
             crosschecked = wrk.crosscheck(
-                spec.url, key.endpoint, connections=config.users, warmup=config.warmup, duration=config.duration,
+                url, key.endpoint, connections=config.users, warmup=config.warmup, duration=config.duration,
                 cpus=tuple(config.client_cpus), out_dir=out,
             )  # fmt: skip
             server.check_alive()
@@ -189,6 +199,19 @@ def measure(
     return scenario.model_copy(
         update={"crosscheck": crosschecked, "target_rps": key.target_rps, "load_share": key.load_share}
     )
+
+
+@contextmanager
+def served(
+    spec: ServerSpec, log: IO[bytes], target: str | None, config: BenchConfig
+) -> Iterator[Server | RemoteServer]:
+    """The server of a scenario: started here and stopped after, or already running elsewhere (a target)."""
+    if target:
+        yield RemoteServer(spec.name, target, config.server_stats.get(spec.name))
+        return
+    with Server(spec, log) as server:
+        server.start(config.health_timeout)
+        yield server
 
 
 @contextmanager
@@ -250,6 +273,8 @@ def run(
             if on_scenario:
                 on_scenario(0, len(plan), CEILING_KEY, None)
             try:
+                if config.remote_workers:
+                    raise BenchError("not measured: the load comes from remote workers, the null server is local")
                 ceiling = client_ceiling.measure(config, [config.user_class], folder / RAW)[config.user_class]
             except BenchError as error:
                 manifest["client_ceiling_error"] = str(error)
@@ -274,7 +299,7 @@ def run(
             stop_children()
     complete = (
         not interrupted
-        and ceiling is not None
+        and (ceiling is not None or config.remote_workers > 0)
         and len(scenarios) == len(plan)
         and all(s.error is None for s in scenarios)
     )

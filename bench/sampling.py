@@ -26,12 +26,12 @@ def cpu_seconds(processes: list[psutil.Process]) -> float:
 @dataclass(frozen=True)
 class CpuSnapshot:
     wall: float
-    server: float
+    server: float | None  # None: not known (a server running elsewhere that reports no CPU)
     client: float
 
 
-def snapshot(server: Tree, client: Tree) -> CpuSnapshot:
-    return CpuSnapshot(time.time(), cpu_seconds(server()), cpu_seconds(client()))
+def snapshot(server_cpu: Callable[[], float | None], client: Tree) -> CpuSnapshot:
+    return CpuSnapshot(time.time(), server_cpu(), cpu_seconds(client()))
 
 
 @dataclass(frozen=True)
@@ -39,12 +39,13 @@ class CpuUsage:
     """CPU used over a window: seconds by the server tree and by the client, and the window's length."""
 
     wall_seconds: float
-    server_seconds: float
+    server_seconds: float | None
     client_seconds: float
 
     @classmethod
     def between(cls, start: CpuSnapshot, end: CpuSnapshot) -> CpuUsage:
-        return cls(end.wall - start.wall, end.server - start.server, end.client - start.client)
+        server = None if start.server is None or end.server is None else end.server - start.server
+        return cls(end.wall - start.wall, server, end.client - start.client)
 
     def client_percent(self, cores: int) -> float:
         """The client's CPU as a percentage of the cores it was given (100 = all of them busy)."""

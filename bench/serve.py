@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
 
 from bench.errors import BenchError
@@ -22,8 +24,35 @@ def server_named(name: str, worker_class: str | None) -> str:
     return f"flask-gunicorn-{worker_class}"
 
 
-def serve(spec: ServerSpec, health_timeout: float = 20.0) -> int:
-    """Start ``spec``, print its URL once healthy, and stop every worker on SIGINT/SIGTERM."""
+class StatsHandler(BaseHTTPRequestHandler):
+    """``GET /stats``: the server tree's CPU seconds so far, for a run that targets this server from elsewhere."""
+
+    server_under_test: Server
+
+    def do_GET(self) -> None:
+        found = self.path == "/stats"
+        server = self.server_under_test
+        stats = {"server": server.spec.name, "cpu_seconds": server.cpu_seconds()}
+        body = json.dumps(stats if found else {"detail": "Not Found"})
+        self.send_response(200 if found else 404)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Silent: no line per request."""
+
+
+def serve_stats(server: Server, port: int) -> ThreadingHTTPServer:
+    handler = type("Handler", (StatsHandler,), {"server_under_test": server})
+    stats = ThreadingHTTPServer((server.spec.host, port), handler)
+    threading.Thread(target=stats.serve_forever, daemon=True).start()
+    return stats
+
+
+def serve(spec: ServerSpec, health_timeout: float = 20.0, stats_port: int | None = None) -> int:
+    """Start ``spec``, print its URL once healthy, and stop every worker on SIGINT/SIGTERM. With
+    ``stats_port``, also answer ``GET /stats`` there with the server's CPU seconds (for ``--server-stats``)."""
     if spec.port == 0:
         spec = replace(spec, port=free_port(spec.host))
     stop = threading.Event()
@@ -34,7 +63,11 @@ def serve(spec: ServerSpec, health_timeout: float = 20.0) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, request_stop)
     with Server(spec).start(health_timeout) as server:
-        print(f"{spec.name} ({spec.model}) serving on {spec.url}  (Ctrl-C to stop)", flush=True)
+        stats = serve_stats(server, stats_port) if stats_port is not None else None
+        where = f"  (CPU seconds: http://{spec.host}:{stats.server_address[1]}/stats)" if stats else ""
+        print(f"{spec.name} ({spec.model}) serving on {spec.url}{where}  (Ctrl-C to stop)", flush=True)
         while not stop.wait(0.2):
             server.check_alive()
+        if stats:
+            stats.shutdown()
     return 0

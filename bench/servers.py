@@ -6,6 +6,7 @@ This is the only place that starts an app, for ``bench serve`` and for ``bench r
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -22,7 +23,7 @@ import psutil
 
 from apps.contract import to_json
 from apps.model import MODEL_ENV_VAR, load_model
-from bench import processes
+from bench import processes, sampling
 from bench.errors import BenchError
 from bench.load import workload
 from bench.server_configs import ServerConfig, server_config
@@ -63,6 +64,30 @@ class ServerSpec:
     def command(self) -> list[str]:
         """The exact command line started, pinned with ``taskset`` when CPUs are given."""
         return pinned(self.server_command(), self.cpus)
+
+
+@dataclass(frozen=True)
+class RemoteServer:
+    """An app already running elsewhere (``--target``): nothing to start or stop. Its CPU is known only from
+    a ``bench serve --stats-port`` endpoint (``--server-stats``)."""
+
+    name: str
+    url: str
+    stats_url: str | None = None
+
+    def check_alive(self) -> None:
+        """Nothing to watch from here: a server that dies shows as failed requests."""
+
+    def cpu_seconds(self) -> float | None:
+        if self.stats_url is None:
+            return None
+        try:
+            status, _, body = http_request(self.stats_url)
+            if status != 200:
+                raise BenchError(f"{self.stats_url} answered {status}")
+            return float(json.loads(body)["cpu_seconds"])
+        except (OSError, ValueError, KeyError) as error:
+            raise BenchError(f"cannot read the server's CPU from {self.stats_url}: {error}") from None
 
 
 def pinned(command: list[str], cpus: tuple[int, ...] | list[int]) -> list[str]:
@@ -162,6 +187,9 @@ class Server:
     def tree(self) -> list[psutil.Process]:
         """The server's processes: the top one and every descendant still running."""
         return processes.tree(self.process.pid if self.process else None)
+
+    def cpu_seconds(self) -> float:
+        return sampling.cpu_seconds(self.tree())
 
     def stop(self) -> None:
         """SIGTERM the whole process group, SIGKILL what is left after a grace period, and check."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from bench.load.runner import LocustRun
 from bench.sampling import CpuUsage, snapshot
-from bench.servers import Server
+from bench.servers import RemoteServer, Server
 
 
 def sleep_until(moment: float, check: Callable[[], None]) -> None:
@@ -20,7 +20,7 @@ def sleep_until(moment: float, check: Callable[[], None]) -> None:
 
 
 def measure_window(
-    server: Server, load: LocustRun, warmup: float, duration: float
+    server: Server | RemoteServer, load: LocustRun, warmup: float, duration: float
 ) -> tuple[float, CpuUsage, dict[str, Any]]:
     """Run the load; sample server and client CPU exactly over the measured window; stop the load.
 
@@ -29,9 +29,9 @@ def measure_window(
     try:
         t0 = load.start()
         sleep_until(t0 + warmup, server.check_alive)
-        start = snapshot(server.tree, load.tree)
+        start = snapshot(server.cpu_seconds, load.tree)
         sleep_until(t0 + warmup + duration, server.check_alive)
-        end = snapshot(server.tree, load.tree)
+        end = snapshot(server.cpu_seconds, load.tree)
         latency = load.finish(timeout=warmup + duration + 60)
     finally:
         load.stop()

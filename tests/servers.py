@@ -16,6 +16,13 @@ STARTED_PIDS: set[int] = set()
 @contextmanager
 def served(framework: str, *options: str, timeout: float = 30.0) -> Iterator[str]:
     """Yield the URL of ``framework`` served on a free loopback port; stop it and check it is gone."""
+    with served_line(framework, *options, timeout=timeout) as line:
+        yield line.split("serving on ", 1)[1].split()[0]
+
+
+@contextmanager
+def served_line(framework: str, *options: str, timeout: float = 30.0) -> Iterator[str]:
+    """Yield the line ``bench serve`` prints once the server is healthy."""
     command = [sys.executable, "-m", "bench", "serve", framework, "--port", "0", *options]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     STARTED_PIDS.add(process.pid)
@@ -26,7 +33,7 @@ def served(framework: str, *options: str, timeout: float = 30.0) -> Iterator[str
             process.kill()
             raise AssertionError(f"{framework} did not start: {line}{process.communicate(timeout=timeout)[1]}")
         STARTED_PIDS.update(child.pid for child in psutil.Process(process.pid).children(recursive=True))
-        yield line.split("serving on ", 1)[1].split()[0]
+        yield line
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=timeout)

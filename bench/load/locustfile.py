@@ -4,24 +4,29 @@
 
 ``bench run`` picks one user class per scenario (lean or stock FastHttpUser, GET or PUT) and adds
 ``--bench-latency-out`` to record every response time exactly (see ``recorder.py``); without that flag
-nothing extra is recorded.
+nothing extra is recorded. In Locust's distributed mode (``--processes N``, or ``--master`` with
+``bench worker`` processes) every worker records its own requests and the master merges them.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
+import gevent
 from locust import FastHttpUser, User, events, task
 from locust.env import Environment
+from locust.runners import MasterRunner, Runner, WorkerRunner
 
 from bench.load.lean import LeanHttpUser
-from bench.load.recorder import LatencyRecorder
+from bench.load.recorder import LatencyRecorder, process_name
 from bench.load.workload import BODY, BODY_PATH, QUERY_PATH
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 CLOSE_HEADERS = {"Connection": "close"}
 EXPECTED_BODY_PREFIX = b'{"survived":'
+PARTS_TIMEOUT = 30.0  # seconds a master waits for every worker's latency part
 
 
 class GetPredict(LeanHttpUser):
@@ -110,13 +115,16 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--bench-warmup", type=float, default=0.0, help="seconds discarded", include_in_web_ui=False)
     parser.add_argument("--bench-duration", type=float, default=0.0, help="seconds measured", include_in_web_ui=False)
     parser.add_argument("--bench-arrival-rate", type=float, default=0.0, help="open loop: requests/s in all")
+    parser.add_argument("--bench-samples-out", default="", help="a folder: each process saves its raw window samples",
+                        include_in_web_ui=False)  # fmt: skip
     parser.add_argument(
         "--bench-new-connection", action="store_true", help="a new connection per request", include_in_web_ui=False
     )
 
 
-@events.init.add_listener
-def attach_recorder(environment: Environment, **_: Any) -> None:
+@events.test_start.add_listener
+def configure_users(environment: Environment, **_: Any) -> None:
+    """Apply the options to the user classes; at test start, when a remote worker has the master's options."""
     options = environment.parsed_options
     if options is None:
         return
@@ -125,9 +133,45 @@ def attach_recorder(environment: Environment, **_: Any) -> None:
     for open_loop in (LeanGetOpenLoop, LeanPutOpenLoop):
         open_loop.arrival_rate = options.bench_arrival_rate
         open_loop.schedule_users = options.num_users or 1
+
+
+@events.init.add_listener
+def attach_recorder(environment: Environment, runner: Runner, **_: Any) -> None:
+    """Record every response time: each process that sends requests keeps its own part; a lone process
+    writes the summary itself; a master asks its workers for their parts when the test stops, and merges."""
+    options = environment.parsed_options
+    if options is None:
+        return
+    recorder = LatencyRecorder(Path(options.bench_latency_out), options.bench_warmup, options.bench_duration,
+                               Path(options.bench_samples_out) if options.bench_samples_out else None)  # fmt: skip
+    if isinstance(runner, WorkerRunner):
+
+        def take_options(**_: Any) -> None:  # the master's, received with the first spawn message
+            recorder.warmup, recorder.duration = options.bench_warmup, options.bench_duration
+            recorder.samples_out = Path(options.bench_samples_out) if options.bench_samples_out else None
+
+        environment.events.test_start.add_listener(take_options)
+        environment.events.test_start.add_listener(recorder.on_test_start)
+        environment.events.request.add_listener(recorder.on_request)
+        runner.register_message("bench_report", lambda _message, **__: runner.send_message(
+            "bench_part", recorder.part(process_name())))  # fmt: skip
+        return
     if not options.bench_latency_out:
         return
-    recorder = LatencyRecorder(Path(options.bench_latency_out), options.bench_warmup, options.bench_duration)
     environment.events.test_start.add_listener(recorder.on_test_start)
+    environment.events.test_start.add_listener(recorder.mark_started)
+    if isinstance(runner, MasterRunner):
+        parts: list[dict[str, Any]] = []
+        runner.register_message("bench_part", lambda message, **__: parts.append(message.data))
+
+        def collect(**_: Any) -> None:
+            runner.send_message("bench_report")
+            deadline = time.monotonic() + PARTS_TIMEOUT
+            while len(parts) < runner.worker_count and time.monotonic() < deadline:
+                gevent.sleep(0.05)
+            recorder.write_summary(parts)
+
+        environment.events.test_stop.add_listener(collect)
+        return
     environment.events.request.add_listener(recorder.on_request)
-    environment.events.test_stop.add_listener(recorder.on_test_stop)
+    environment.events.test_stop.add_listener(lambda **_: recorder.write_summary([recorder.part(process_name())]))

@@ -27,6 +27,7 @@ USER_CLASS_NAMES = {
     ("lean-open-loop", "put"): "LeanPutOpenLoop",
 }
 START_TIMEOUT = 30.0
+REMOTE_START_TIMEOUT = 120.0  # remote workers reconnect for each scenario
 TAIL_SECONDS = 0.5  # Locust runs this long past the measured window, so the window ends under full load
 
 
@@ -44,6 +45,15 @@ class LoadSpec:
     out_dir: Path
     new_connection: bool = False
     arrival_rate: float | None = None  # open loop: requests/s in all (the lean open-loop users)
+    local_workers: int = 0  # Locust's distributed mode on this host: a master and this many worker processes
+    remote_workers: int = 0  # a master that waits for this many workers from other hosts (bench worker)
+    master_bind_host: str = "127.0.0.1"
+    master_port: int = 5557
+
+    @property
+    def workers(self) -> int:
+        """How many processes send requests and report a latency part (1 when Locust runs in one process)."""
+        return self.local_workers or self.remote_workers or 1
 
     @property
     def user_class_name(self) -> str:
@@ -65,6 +75,9 @@ class LoadSpec:
             "--bench-latency-out", str(self.latency_file), "--bench-warmup", str(self.warmup),
             "--bench-duration", str(self.duration), *(["--bench-new-connection"] if self.new_connection else []),
             *(["--bench-arrival-rate", str(self.arrival_rate)] if self.arrival_rate else []),
+            *(["--processes", str(self.local_workers)] if self.local_workers else []),
+            *(["--master", "--expect-workers", str(self.remote_workers), "--master-bind-host", self.master_bind_host,
+               "--master-bind-port", str(self.master_port)] if self.remote_workers else []),
         ]  # fmt: skip
         return pinned(locust, self.cpus)
 
@@ -84,12 +97,16 @@ class LocustRun:
                 self.spec.command(), stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )  # fmt: skip
-        deadline = time.monotonic() + START_TIMEOUT
+        timeout = REMOTE_START_TIMEOUT if self.spec.remote_workers else START_TIMEOUT
+        deadline = time.monotonic() + timeout
         while not marker.exists():
             if self.process.poll() is not None:
                 raise BenchError(f"Locust exited with code {self.process.returncode}; see {self.spec.out_dir}")
             if time.monotonic() > deadline:
-                raise BenchError(f"Locust did not start within {START_TIMEOUT:g} s; see {self.spec.out_dir}")
+                waiting = (
+                    f" (waiting for {self.spec.remote_workers} remote worker(s))" if self.spec.remote_workers else ""
+                )
+                raise BenchError(f"Locust did not start within {timeout:g} s{waiting}; see {self.spec.out_dir}")
             time.sleep(0.02)
         return float(json.loads(marker.read_text())["t0"])
 
@@ -106,6 +123,8 @@ class LocustRun:
         if code != 0 or not self.spec.latency_file.exists():
             raise BenchError(f"Locust failed (exit code {code}); see {self.spec.out_dir / 'locust.log'}")
         result: dict[str, Any] = json.loads(self.spec.latency_file.read_text())
+        if len(result["workers"]) != self.spec.workers:
+            raise BenchError(f"{len(result['workers'])} of {self.spec.workers} Locust workers reported their latencies")
         return result
 
     def stop(self) -> None:
