@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -26,6 +27,7 @@ from tests.servers import served
 
 FRAMEWORKS = ("fastapi", "flask", "tornado")
 CASES_PER_OPERATION = 500
+GUNICORN_REQUEST_LINE_LIMIT = 4094  # gunicorn refuses longer request lines itself with 414, before the app
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 SCHEMA = schemathesis.openapi.from_path(Path(__file__).parents[1] / "apps" / "openapi.json")
 OPERATIONS = {result.ok().label: result.ok() for result in SCHEMA.get_all_operations()}
@@ -58,6 +60,10 @@ def test_generated_requests_conform(app_url: str, label: str) -> None:
     def call(case: schemathesis.Case) -> None:
         response = case.call(base_url=app_url, session=session, timeout=10)
         statuses[response.status_code] += 1
+        target = urlsplit(response.request.url or "")
+        request_line = len(f"{case.method} {target.path}?{target.query} HTTP/1.1")
+        if response.status_code == 414 and request_line > GUNICORN_REQUEST_LINE_LIMIT:
+            return  # a server-level refusal (documented in the README), not the app's answer
         case.validate_response(response, checks=CHECKS)
 
     call()

@@ -153,8 +153,12 @@ def attach_recorder(environment: Environment, runner: Runner, **_: Any) -> None:
         environment.events.test_start.add_listener(take_options)
         environment.events.test_start.add_listener(recorder.on_test_start)
         environment.events.request.add_listener(recorder.on_request)
-        runner.register_message("bench_report", lambda _message, **__: runner.send_message(
-            "bench_part", recorder.part(process_name())))  # fmt: skip
+
+        def report(**_: Any) -> None:  # Locust calls message handlers with environment= and msg=
+            runner.stop()  # the users finish as --stop-timeout says, so the part holds every request sent
+            runner.send_message("bench_part", recorder.part(process_name()))
+
+        runner.register_message("bench_report", report)
         return
     if not options.bench_latency_out:
         return
@@ -162,7 +166,7 @@ def attach_recorder(environment: Environment, runner: Runner, **_: Any) -> None:
     environment.events.test_start.add_listener(recorder.mark_started)
     if isinstance(runner, MasterRunner):
         parts: list[dict[str, Any]] = []
-        runner.register_message("bench_part", lambda message, **__: parts.append(message.data))
+        runner.register_message("bench_part", lambda msg, **_: parts.append(msg.data))
 
         def collect(**_: Any) -> None:
             runner.send_message("bench_report")
