@@ -76,10 +76,10 @@ def http_error(status: int) -> ContractError:
     return ContractError(status, {"detail": HTTPStatus(status).phrase})
 
 
-def passenger_from_query(query_string: bytes) -> Passenger:
-    """Validate a raw query string, read as Starlette reads it: percent-decoded as UTF-8 with undecodable
-    bytes replaced, the last of repeated parameters winning."""
-    params = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+def passenger_from_query(query_string: str) -> Passenger:
+    """Validate a raw (still percent-encoded, Latin-1) query string, read as Starlette reads it: decoded as
+    UTF-8 with undecodable bytes replaced, the last of repeated parameters winning."""
+    params = dict(parse_qsl(query_string, keep_blank_values=True))
     try:
         return PassengerQuery.model_validate(params)
     except ValidationError as error:

@@ -58,7 +58,7 @@ def openapi() -> Response:
 
 @app.get("/predict")
 def predict_from_query() -> Response:
-    passenger = passenger_from_query(request.query_string)
+    passenger = passenger_from_query(request.query_string.decode("latin-1"))
     return json_response(predict(passenger.age, passenger.sex))
 
 

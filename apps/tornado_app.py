@@ -53,7 +53,7 @@ class OpenAPIHandler(JSONHandler):
 
 class PredictHandler(JSONHandler):
     def get(self) -> None:
-        self.answer(lambda: passenger_from_query(self.request.query.encode("latin-1")))
+        self.answer(lambda: passenger_from_query(self.request.query))
 
     def put(self) -> None:
         self.answer(lambda: passenger_from_body(self.request.body, self.request.headers.get("Content-Type")))
