@@ -58,20 +58,23 @@ def variants_in(scenarios: Sequence[Scenario]) -> list[Variant]:
     return list(dict.fromkeys(s.variant for s in scenarios))
 
 
+def condition_namer(scenarios: Sequence[Scenario]) -> Callable[[str, int], str]:
+    """``model sklearn, 2 workers`` for a (model, workers) pair, naming only what varies in the run."""
+    several_models = len({s.model for s in scenarios}) > 1
+    several_workers = len({s.workers for s in scenarios}) > 1
+
+    def name(model: str, workers: int) -> str:
+        parts = [f"model {model}"] if several_models else []
+        parts += [f"{workers} worker{'s' if workers > 1 else ''}"] if several_workers else []
+        return ", ".join(parts)
+
+    return name
+
+
 def labeller(scenarios: Sequence[Scenario]) -> Callable[[Variant], str]:
     """Names for the variants of a run: the server config, with the model and worker count where they vary."""
-    models = {s.model for s in scenarios}
-    workers = {s.workers for s in scenarios}
-
-    def label(variant: Variant) -> str:
-        parts = [variant.server]
-        if len(models) > 1:
-            parts.append(variant.model)
-        if len(workers) > 1:
-            parts.append(f"{variant.workers} worker{'s' if variant.workers > 1 else ''}")
-        return " · ".join(parts)
-
-    return label
+    condition = condition_namer(scenarios)
+    return lambda variant: " · ".join(filter(None, [variant.server, condition(variant.model, variant.workers)]))
 
 
 def metric_values(scenarios: Sequence[Scenario], metric: Metric) -> list[float]:

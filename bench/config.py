@@ -84,10 +84,10 @@ class BenchConfig(BaseModel):
     @field_validator("servers")
     @classmethod
     def _known_servers(cls, names: list[str]) -> list[str]:
-        configs = [server_config(name).name for name in names]
-        if any(server_config(name).framework == "null" for name in configs):
+        configs = [server_config(name) for name in names]
+        if any(config.framework == "null" for config in configs):
             raise ValueError(f"the null server is the harness's own; choose from {', '.join(APP_SERVERS)}")
-        return configs
+        return [config.name for config in configs]
 
     @field_validator("frameworks", "endpoints", "servers", "model", "workers")
     @classmethod

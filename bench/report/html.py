@@ -93,13 +93,12 @@ def render(folder: Path) -> tuple[str, dict[str, str]]:
     throughput = {v["verdict"] for v in verdicts if v["metric"] == "throughput"}
     closed, opened = analysis.closed_loop(scenarios), analysis.open_loop(scenarios)
     cells = {(v["numerator"], v["denominator"], v["model"], v["workers"]) for v in verdicts}
-    models, workers = {s.model for s in scenarios}, {s.workers for s in scenarios}
+    condition = analysis.condition_namer(scenarios)
 
-    def pairing(numerator: str, denominator: str, model: str, worker_count: int) -> str:
+    def pairing(numerator: str, denominator: str, model: str, workers: int) -> str:
         """``fastapi-uvicorn / flask-gunicorn-sync``, with the model and workers where the run has several."""
-        extra = [model] if len(models) > 1 else []
-        extra += [f"{worker_count} worker(s)"] if len(workers) > 1 else []
-        return f"{numerator} / {denominator}" + (f" ({', '.join(extra)})" if extra else "")
+        named = condition(model, workers)
+        return f"{numerator} / {denominator}" + (f" ({named})" if named else "")
 
     svgs = {}
     if len(cells) > 1:

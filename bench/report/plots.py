@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
-from bench.analysis import CLAIM_FACTOR, groups, labeller, usable
+from bench.analysis import CLAIM_FACTOR, condition_namer, groups, labeller, usable
 from bench.latency import merged, spectrum_ms
 from bench.results import RAW, Scenario, Variant
 from bench.stats import median, median_interval
@@ -70,16 +70,6 @@ def facets_in(scenarios: Sequence[Scenario]) -> list[tuple[str, int]]:
     return list(dict.fromkeys((s.model, s.workers) for s in scenarios))
 
 
-def facet_title(scenarios: Sequence[Scenario], model: str, workers: int) -> str:
-    """``model sklearn, 2 workers``, naming only what varies in the run."""
-    parts = []
-    if len({s.model for s in scenarios}) > 1:
-        parts.append(f"model {model}")
-    if len({s.workers for s in scenarios}) > 1:
-        parts.append(f"{workers} worker{'s' if workers > 1 else ''}")
-    return ", ".join(parts)
-
-
 def to_svg(figure: Figure) -> str:
     """The figure as an inline ``<svg>`` element (no XML prolog, no DOCTYPE, no external reference)."""
     buffer = io.StringIO()
@@ -98,7 +88,7 @@ def _bars(scenarios: Sequence[Scenario], value_of: str, ylabel: str, title: str,
     with styled():
         figure, axes = plt.subplots(figsize=(max(9.0, 1.1 * len(cells) * max(len(servers), 2) / 2), 3.8))
         width = 0.8 / max(len(servers), 1)
-        grouped = groups(scenarios)
+        grouped, condition = groups(scenarios), condition_namer(scenarios)
         for s_index, server in enumerate(servers):
             for c_index, (model, workers, endpoint) in enumerate(cells):
                 measured = usable(grouped.get((Variant(server, model, workers), endpoint), []))
@@ -117,7 +107,7 @@ def _bars(scenarios: Sequence[Scenario], value_of: str, ylabel: str, title: str,
                     axes.errorbar(x, middle, yerr=[[middle - interval[0]], [interval[1] - middle]], color="black",
                                   capsize=4, linewidth=1.2)  # fmt: skip
                 axes.scatter([x] * len(values), values, s=10, color="black", zorder=3, alpha=0.6)
-        ticks = [" ".join(filter(None, [endpoint.upper() + " /predict", facet_title(scenarios, model, workers)]))
+        ticks = [" ".join(filter(None, [endpoint.upper() + " /predict", condition(model, workers)]))
                  for model, workers, endpoint in cells]  # fmt: skip
         axes.set_xticks(range(len(cells)), ticks, fontsize=8 if len(cells) > 2 else None)
         if len(cells) > 1 and max(map(len, ticks)) > 15:
@@ -153,6 +143,7 @@ def spectrum(folder: Path, scenarios: Sequence[Scenario]) -> Figure:
     """Latency by percentile, p50 to p99.9 on a log axis of 1/(1-p), histograms of all repeats merged;
     one panel per endpoint (and per model and worker count in a matrix), one line per server config."""
     endpoints, facets = endpoints_in(scenarios), facets_in(scenarios)
+    condition = condition_namer(scenarios)
     with styled():
         figure, axes_grid = plt.subplots(
             len(facets), len(endpoints), figsize=(9.0, 3.4 * len(facets) + 0.4), squeeze=False, sharey=True,
@@ -173,9 +164,7 @@ def spectrum(folder: Path, scenarios: Sequence[Scenario]) -> Figure:
                 axes.set_yscale("log")
                 axes.set_xticks(x, [f"p{p:g}" for p in SPECTRUM_PERCENTILES], fontsize=8)
                 axes.minorticks_off()
-                axes.set_title(
-                    " ".join(filter(None, [f"{endpoint.upper()} /predict", facet_title(scenarios, model, workers)]))
-                )
+                axes.set_title(" ".join(filter(None, [f"{endpoint.upper()} /predict", condition(model, workers)])))
             axes_grid[row][0].set_ylabel("latency, ms (log)")
         figure.legend(*axes_grid[0][0].get_legend_handles_labels(), loc="outside right upper", frameon=False)
         figure.suptitle("Latency percentile spectrum (all repeats merged)")
