@@ -113,14 +113,26 @@ class Comparison:
         """What identifies it across runs."""
         return self.label, self.model, self.workers, self.endpoint, self.metric
 
+    @property
+    def sides(self) -> tuple[Variant, Variant]:
+        return Variant(self.numerator, self.model, self.workers), Variant(self.denominator, self.model, self.workers)
+
+
+def ratio_samples(
+    scenarios: Sequence[Scenario], numerator: Variant, denominator: Variant, endpoint: str, metric: Metric
+) -> tuple[list[float], list[float]]:
+    """The closed-loop repeats' values of a metric on each side of a ratio."""
+    grouped = groups(closed_loop(scenarios))
+    top, bottom = grouped.get((numerator, endpoint), []), grouped.get((denominator, endpoint), [])
+    return metric_values(top, metric), metric_values(bottom, metric)
+
 
 def compare(
     scenarios: Sequence[Scenario], numerator: Variant, denominator: Variant, endpoint: str, metric: Metric
 ) -> Comparison:
     grouped = groups(scenarios)
-    top, bottom = grouped.get((numerator, endpoint), []), grouped.get((denominator, endpoint), [])
-    top_values, bottom_values = metric_values(top, metric), metric_values(bottom, metric)
-    behind = [*top, *bottom]
+    behind = [*grouped.get((numerator, endpoint), []), *grouped.get((denominator, endpoint), [])]
+    top_values, bottom_values = ratio_samples(scenarios, numerator, denominator, endpoint, metric)
     point: float | None = None
     low: float | None = None
     high: float | None = None

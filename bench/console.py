@@ -171,14 +171,14 @@ def print_comparison(comparison: dict[str, Any]) -> None:
                               "same" if pair["agrees"] else "[red]differs[/red]")  # fmt: skip
     console.print(verdict_table)
     ratio_table = Table(title=f"ratios (tolerance {comparison['tolerance']:.0%})")
-    for column in ("ratio", "model", "workers", "endpoint", "measured as", "before", "after", "moved", ""):
+    for column in ("ratio", "model", "workers", "endpoint", "measured as", "before", "after", "moved", "95% CI", ""):
         ratio_table.add_column(column)
     for move in comparison["ratios"]:
         ratio_table.add_row(
             move["label"], move["model"], str(move["workers"]), move["endpoint"], move["metric"],
             fmt(move["before"], "{:.2f}x"),
-            fmt(move["after"], "{:.2f}x"), fmt(move["moved"], "{:+.1%}"),
-            "ok" if move["within_tolerance"] else "[red]moved[/red]",
+            fmt(move["after"], "{:.2f}x"), fmt(move["moved"], "{:+.1%}"), move_interval(move),
+            move_flag(move),
         )  # fmt: skip
     console.print(ratio_table)
     change_table = Table(title="per server config (Welch t-test over repeats, p < 0.05 = significant)")
@@ -192,10 +192,38 @@ def print_comparison(comparison: dict[str, Any]) -> None:
             "significant" if change["significant"] else "",
         )  # fmt: skip
     console.print(change_table)
+    console.print(reproduction_sentence(comparison))
+
+
+def reproduction_sentence(comparison: dict[str, Any]) -> str:
+    """The conclusion: reproduced or not, and if not, whether the runs' own noise can explain the moves."""
     if comparison["reproduced"]:
-        console.print("[green]reproduced[/green]: every verdict agrees and every ratio moved less than the tolerance")
-    else:
-        console.print("[red]not reproduced[/red]: a verdict differs or a ratio moved by the tolerance or more")
+        return "[green]reproduced[/green]: every verdict agrees and every ratio moved less than the tolerance"
+    differing = sum(not pair["agrees"] for pair in comparison["verdicts"])
+    moved = [move for move in comparison["ratios"] if not move["within_tolerance"]]
+    noise = sum(not move["beyond_noise"] for move in moved)
+    sentence = (
+        f"[red]not reproduced[/red]: {differing} verdict(s) differ, {len(moved)} ratio(s) moved by "
+        f"{comparison['tolerance']:.0%} or more"
+    )
+    if noise:
+        sentence += (
+            f"; {noise} of those moves lie within the runs' own noise (their 95% interval includes no change): "
+            "more repeats would tell"
+        )
+    return sentence
+
+
+def move_flag(move: dict[str, Any]) -> str:
+    if move["within_tolerance"]:
+        return "ok"
+    return "[red]moved[/red]" if move["beyond_noise"] else "[red]moved[/red] (within noise)"
+
+
+def move_interval(move: dict[str, Any]) -> str:
+    if move["moved_low"] is None or move["moved_high"] is None:
+        return "-"
+    return f"{move['moved_low']:+.0%} to {move['moved_high']:+.0%}"
 
 
 def print_server_configs() -> None:

@@ -2,7 +2,8 @@
 
 Compare reads result folders only. Per variant (server config, model, workers) and endpoint it reports
 the change in median rps, p99 and server CPU per request, with a Welch t-test over the repeats (as pyperf
-does); per ratio between server configs, how far it moved; per verdict, whether it is the same; and first,
+does); per ratio between server configs, how far it moved, with a bootstrap interval of the move over both runs'
+repeats (does the runs' own noise explain it?); per verdict, whether it is the same; and first,
 what differs in the environment. Reproduce re-runs a folder's recorded configuration, then compares.
 """
 
@@ -19,7 +20,7 @@ from bench import analysis, environment
 from bench.config import BenchConfig
 from bench.errors import BenchError
 from bench.results import REPRODUCTION, Scenario, load_manifest, load_summary, write_json_atomically
-from bench.stats import median
+from bench.stats import median, ratio_change
 
 SIGNIFICANCE = 0.05
 DEFAULT_TOLERANCE = 0.10
@@ -52,7 +53,16 @@ class RatioMove:
     before: float | None
     after: float | None
     moved: float | None  # after / before - 1
+    moved_low: float | None  # 95% bootstrap interval of ``moved``, resampling both runs' repeats
+    moved_high: float | None
     within_tolerance: bool
+
+    @property
+    def beyond_noise(self) -> bool:
+        """The move's interval excludes no change: the runs' own repeat-to-repeat spread does not explain it."""
+        if self.moved_low is None or self.moved_high is None:
+            return False
+        return self.moved_low > 0 or self.moved_high < 0
 
 
 @dataclass(frozen=True)
@@ -101,7 +111,11 @@ def ratio_moves(before: list[Scenario], after: list[Scenario], tolerance: float)
     for key in [k for k in old if k in new]:
         first, second = old[key].ratio, new[key].ratio
         moved = second / first - 1 if first and second is not None else None
-        moves.append(RatioMove(*key, first, second, moved, moved is not None and abs(moved) < tolerance))
+        low, high = ratio_change(
+            analysis.ratio_samples(before, *old[key].sides, old[key].endpoint, old[key].metric),
+            analysis.ratio_samples(after, *new[key].sides, new[key].endpoint, new[key].metric),
+        )
+        moves.append(RatioMove(*key, first, second, moved, low, high, moved is not None and abs(moved) < tolerance))
     return moves
 
 
@@ -152,7 +166,7 @@ def compare(before: Path, after: Path, tolerance: float = DEFAULT_TOLERANCE) -> 
         "reproduced": reproduced,
         "environment_differences": environment_differences(load_manifest(before), load_manifest(after)),
         "verdicts": [{**asdict(p), "agrees": p.agrees} for p in pairs],
-        "ratios": [asdict(m) for m in moves],
+        "ratios": [{**asdict(m), "beyond_noise": m.beyond_noise} for m in moves],
         "figures": [asdict(c) for c in figure_changes(old.scenarios, new.scenarios)],
     }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -56,6 +57,35 @@ def ratio_of_medians(numerator: Sequence[float], denominator: Sequence[float]) -
         rng=np.random.default_rng(BOOTSTRAP_SEED),
     )
     return Ratio(point, float(result.confidence_interval.low), float(result.confidence_interval.high))
+
+
+def ratio_change(
+    before: tuple[Sequence[float], Sequence[float]], after: tuple[Sequence[float], Sequence[float]]
+) -> tuple[float | None, float | None]:
+    """95% percentile-bootstrap interval of how far a ratio of medians moved between two runs (after / before - 1),
+    resampling the repeats of all four samples; None with fewer than two repeats in any of them."""
+    samples = [np.asarray(values, dtype=float) for values in (*before, *after)]
+    if any(len(sample) < 2 for sample in samples):
+        return None, None
+    if all(np.ptp(sample) == 0 for sample in samples):
+        point = float(np.median(samples[2]) / np.median(samples[3]) / (np.median(samples[0]) / np.median(samples[1])))
+        return point - 1, point - 1
+
+    def moved(top: np.ndarray, bottom: np.ndarray, new_top: np.ndarray, new_bottom: np.ndarray, axis: int) -> Any:
+        first = np.median(top, axis=axis) / np.median(bottom, axis=axis)
+        return np.median(new_top, axis=axis) / np.median(new_bottom, axis=axis) / first - 1
+
+    result = stats.bootstrap(
+        samples,
+        moved,
+        vectorized=True,
+        paired=False,
+        confidence_level=CONFIDENCE,
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        method="percentile",
+        rng=np.random.default_rng(BOOTSTRAP_SEED),
+    )
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
 def median_interval(values: Sequence[float]) -> tuple[float, float] | None:

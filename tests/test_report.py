@@ -13,6 +13,7 @@ import pytest
 from bench.analysis import verdicts
 from bench.cli import main
 from bench.report.html import build_report
+from bench.reproduce import compare, write_reproduction
 from bench.results import load_summary
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -97,6 +98,20 @@ def test_page_is_complete_and_self_contained(tmp_path: Path, fixture: str) -> No
     assert {"holds": "holds here", "refuted": "is refuted here", "client_bound": "is inconclusive here"}[
         fixture
     ] in html
+
+
+def test_a_reproduction_shows_each_ratio_move_with_its_interval(tmp_path: Path) -> None:
+    folder = tmp_path / "again"
+    shutil.copytree(FIXTURES / "refuted", folder)
+    comparison = compare(FIXTURES / "holds", folder)
+    write_reproduction(folder, comparison)
+    page = Page()
+    page.feed(build_report(folder, tmp_path / "reports").read_text())
+    assert "reproduction" in page.sections
+    html = (tmp_path / "reports" / "refuted" / "index.html").read_text()
+    assert "Not reproduced" in html and "95% interval of the move" in html
+    claim = comparison["ratios"][0]
+    assert f"{claim['moved_low']:+.0%} to {claim['moved_high']:+.0%}" in html
 
 
 def test_report_cli_on_bad_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bench.cli import main
+from bench.console import reproduction_sentence
 from bench.reproduce import compare, welch_p_value
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -34,6 +35,7 @@ def test_identical_folders_agree(tmp_path: Path) -> None:
     assert comparison["reproduced"]
     assert all(pair["agrees"] for pair in comparison["verdicts"])
     assert all(move["moved"] == pytest.approx(0.0) for move in comparison["ratios"])
+    assert all(move["moved_low"] <= 0 <= move["moved_high"] for move in comparison["ratios"])
     assert not any(change["significant"] for change in comparison["figures"])
 
 
@@ -45,10 +47,26 @@ def test_a_ratio_shifted_by_30_percent_is_not_reproduced(tmp_path: Path, capsys:
     claim = ("fastapi-uvicorn/flask-gunicorn-sync", "throughput")
     assert claim in moved
     assert moved[claim]["moved"] == pytest.approx(1 / 1.3 - 1, abs=0.02)
+    assert moved[claim]["beyond_noise"] and moved[claim]["moved_high"] < 0
     flask_rps = [c for c in comparison["figures"] if c["server"] == "flask-gunicorn-sync" and c["figure"] == "rps"]
     assert all(c["significant"] and c["change"] == pytest.approx(0.3, abs=0.01) for c in flask_rps)
     assert main(["compare", str(FIXTURES / "holds"), str(shifted)]) == 1
     assert "not reproduced" in capsys.readouterr().err
+    assert "own noise" not in reproduction_sentence(comparison)
+
+
+def test_a_move_the_repeats_cannot_tell_from_noise_is_said_so(tmp_path: Path) -> None:
+    noisy = copy_with(tmp_path, "noisy")
+    summary = json.loads((noisy / "summary.json").read_text())
+    flask = [s for s in summary["scenarios"] if s["framework"] == "flask"]
+    for scenario, factor in zip(flask, [0.6, 1.0, 0.85, 1.0, 1.4, 1.0], strict=True):
+        scenario["rps"] *= factor
+    (noisy / "summary.json").write_text(json.dumps(summary))
+    comparison = compare(FIXTURES / "holds", noisy)
+    claim = next(m for m in comparison["ratios"]
+                 if m["label"] == "fastapi-uvicorn/flask-gunicorn-sync" and m["metric"] == "throughput")  # fmt: skip
+    assert not comparison["reproduced"] and not claim["within_tolerance"] and not claim["beyond_noise"]
+    assert "within the runs' own noise" in reproduction_sentence(comparison)
 
 
 def test_other_schema_versions_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,7 +16,7 @@ from bench.results import SCHEMA_VERSION, create_run_folder, load_summary
 from bench.run import ScenarioKey, estimated_seconds, figures, schedule
 from bench.sampling import CpuUsage
 from bench.servers import ServerSpec
-from bench.stats import coefficient_of_variation, median, ratio_of_medians
+from bench.stats import coefficient_of_variation, median, ratio_change, ratio_of_medians
 
 
 def test_median_and_cv() -> None:
@@ -38,6 +38,18 @@ def test_ratio_interval_contains_the_ratio_and_is_reproducible() -> None:
 def test_ratio_needs_two_repeats_for_an_interval() -> None:
     ratio = ratio_of_medians([2.0], [1.0, 1.0])
     assert (ratio.ratio, ratio.ci_low, ratio.ci_high) == (2.0, None, None)
+
+
+def test_the_interval_of_a_ratio_move_tells_a_shift_from_noise() -> None:
+    fast, slow = [2100.0, 2050.0, 2200.0, 2150.0, 2120.0], [1000.0, 1010.0, 990.0, 1005.0, 995.0]
+    low, high = ratio_change((fast, slow), (fast, slow))
+    assert low is not None and high is not None and low < 0 < high
+    low, high = ratio_change((fast, slow), (fast, [value * 1.3 for value in slow]))
+    assert low is not None and high is not None and low < 1 / 1.3 - 1 < high < 0
+    noisy = [1000.0, 700.0, 1300.0, 900.0, 1100.0]
+    low, high = ratio_change((fast, noisy), (fast, [value * 1.15 for value in noisy]))
+    assert low is not None and high is not None and low < 0 < high  # a 13% move that 30% noise explains
+    assert ratio_change((fast, [1000.0]), (fast, slow)) == (None, None)
 
 
 def test_histogram_percentiles_are_exact_to_three_figures() -> None:
@@ -106,7 +118,7 @@ def test_figures_flag_client_bound_and_invalid() -> None:
 
 
 def test_config_layers(tmp_path: Path) -> None:
-    assert load_config().repeats == 5
+    assert load_config().repeats == 20
     assert load_config(quick=True).repeats == 2
     override = tmp_path / "c.toml"
     override.write_text("repeats = 3\nusers = 4\n")
