@@ -18,9 +18,11 @@ CLAIM_FACTOR = 2.0
 CLAIM_PAIR = ("fastapi", "flask")
 PAIRS = (CLAIM_PAIR, ("tornado", "flask"), ("fastapi", "tornado"))  # app families; every config of each
 CV_WARNING = 0.05
-FEW_REPEATS = 5
 LOAD_WARNING = 0.5
 
+# The fewest repeats a side needs for a verdict: n values bracket the true median with probability at most
+# 1 - 2**(1 - n) (their full range), so below 6 no interval of a median can be a 95% interval.
+MIN_VERDICT_REPEATS = 6
 AGREEMENT = 0.10  # Locust and wrk should agree this closely where neither is near its limit
 
 Metric = Literal["throughput", "cpu_efficiency", "throughput_wrk"]
@@ -186,8 +188,11 @@ def judge(comparison: Comparison, factor: float = CLAIM_FACTOR) -> tuple[Verdict
         return "inconclusive", "no usable measurements on one side"
     if comparison.invalid:
         return "inconclusive", "a scenario behind it had more than 0.1% failures or failed to run"
-    if comparison.repeats < 2 or comparison.ci_low is None or comparison.ci_high is None:
-        return "inconclusive", f"{comparison.repeats} repeat(s): an interval needs at least 2"
+    if comparison.repeats < MIN_VERDICT_REPEATS or comparison.ci_low is None or comparison.ci_high is None:
+        return (
+            "inconclusive",
+            f"{comparison.repeats} repeat(s): a 95% interval of a median needs at least {MIN_VERDICT_REPEATS}",
+        )
     if comparison.metric == "throughput" and comparison.client_bound:
         return (
             "inconclusive",
@@ -359,11 +364,11 @@ def warnings(scenarios: Sequence[Scenario], manifest: dict[str, Any]) -> list[st
         listed = ", ".join(f"{a.scenario.id} ({a.difference:+.0%})" for a in unexplained)
         found.append(f"Locust and wrk disagree by more than {AGREEMENT:.0%} where neither is near its limit: {listed}")
     repeats = min((len(usable(group)) for group in groups(closed_loop(scenarios)).values()), default=0)
-    if 0 < repeats < FEW_REPEATS:
+    if 0 < repeats < MIN_VERDICT_REPEATS:
         found.append(
-            f"only {repeats} repeat(s) per scenario: a bootstrap interval over so few repeats is too narrow to "
-            f"trust, and verdicts from such runs can flip between runs; use {FEW_REPEATS} or more repeats (the "
-            "default) before believing a verdict"
+            f"only {repeats} repeat(s) per scenario: too few for a 95% interval of a median, so no verdict here "
+            f"is more than inconclusive (verdicts from so few repeats flipped between runs); use "
+            f"{MIN_VERDICT_REPEATS} or more repeats (the default is 20)"
         )
     environment = manifest.get("environment", {})
     load = (environment.get("load_average_before") or [0.0])[0]

@@ -41,6 +41,15 @@ def test_throughput_verdicts(fixture: str, expected: str, reason: str) -> None:
         assert (verdict["numerator"], verdict["denominator"]) == ("fastapi-uvicorn", "flask-gunicorn-sync")
 
 
+def test_fewer_than_six_repeats_give_no_verdict() -> None:
+    scenarios = load_summary(FIXTURES / "holds").scenarios
+    five = [s for s in scenarios if s.repeat <= 5]
+    assert {v["verdict"] for v in verdicts(scenarios)} == {"holds"}
+    for verdict in verdicts(five):
+        assert verdict["verdict"] == "inconclusive"
+        assert verdict["reason"] == "5 repeat(s): a 95% interval of a median needs at least 6"
+
+
 def test_client_bound_run_still_judges_server_cpu_and_wrk() -> None:
     found = verdicts(load_summary(FIXTURES / "client_bound").scenarios)
     for metric in ("cpu_efficiency", "throughput_wrk"):
