@@ -140,7 +140,9 @@ def compare(
     high: float | None = None
     if top_values and bottom_values:
         ratio = ratio_of_medians(top_values, bottom_values)
-        point, low, high = ratio.ratio, ratio.ci_low, ratio.ci_high
+        point = ratio.ratio
+        if min(len(top_values), len(bottom_values)) >= MIN_VERDICT_REPEATS:  # fewer: no interval is claimed
+            low, high = ratio.ci_low, ratio.ci_high
     return Comparison(
         numerator=numerator.server,
         denominator=denominator.server,

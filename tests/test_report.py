@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.analysis import verdicts
+from bench.analysis import headline, verdicts
 from bench.cli import main
 from bench.report.html import build_report
 from bench.reproduce import compare, write_reproduction
@@ -48,6 +48,8 @@ def test_fewer_than_six_repeats_give_no_verdict() -> None:
     for verdict in verdicts(five):
         assert verdict["verdict"] == "inconclusive"
         assert verdict["reason"] == "5 repeat(s): a 95% interval of a median needs at least 6"
+        assert verdict["ratio"] > 2 and verdict["ci_low"] is None and verdict["ci_high"] is None
+    assert "95% CI" not in headline(verdicts(five))
 
 
 def test_client_bound_run_still_judges_server_cpu_and_wrk() -> None:
