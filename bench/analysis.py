@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from bench.results import NEAR_CLIENT_LIMIT, Scenario, Variant
 from bench.server_configs import server_config
-from bench.stats import coefficient_of_variation, ratio_of_medians
+from bench.stats import coefficient_of_variation, median, ratio_of_medians
 
 CLAIM = "FastAPI is 2x faster than Flask"
 CLAIM_FACTOR = 2.0
@@ -138,11 +138,11 @@ def compare(
     point: float | None = None
     low: float | None = None
     high: float | None = None
-    if top_values and bottom_values:
+    if top_values and bottom_values and min(len(top_values), len(bottom_values)) >= MIN_VERDICT_REPEATS:
         ratio = ratio_of_medians(top_values, bottom_values)
-        point = ratio.ratio
-        if min(len(top_values), len(bottom_values)) >= MIN_VERDICT_REPEATS:  # fewer: no interval is claimed
-            low, high = ratio.ci_low, ratio.ci_high
+        point, low, high = ratio.ratio, ratio.ci_low, ratio.ci_high
+    elif top_values and bottom_values:  # too few repeats: the ratio, but no interval is claimed
+        point = median(top_values) / median(bottom_values)
     return Comparison(
         numerator=numerator.server,
         denominator=denominator.server,
