@@ -120,21 +120,20 @@ class Comparison:
         return Variant(self.numerator, self.model, self.workers), Variant(self.denominator, self.model, self.workers)
 
 
-def ratio_samples(
-    scenarios: Sequence[Scenario], numerator: Variant, denominator: Variant, endpoint: str, metric: Metric
-) -> tuple[list[float], list[float]]:
-    """The closed-loop repeats' values of a metric on each side of a ratio."""
+def ratio_sides(
+    scenarios: Sequence[Scenario], numerator: Variant, denominator: Variant, endpoint: str
+) -> tuple[list[Scenario], list[Scenario]]:
+    """The closed-loop repeats on each side of a ratio."""
     grouped = groups(closed_loop(scenarios))
-    top, bottom = grouped.get((numerator, endpoint), []), grouped.get((denominator, endpoint), [])
-    return metric_values(top, metric), metric_values(bottom, metric)
+    return grouped.get((numerator, endpoint), []), grouped.get((denominator, endpoint), [])
 
 
 def compare(
     scenarios: Sequence[Scenario], numerator: Variant, denominator: Variant, endpoint: str, metric: Metric
 ) -> Comparison:
-    grouped = groups(scenarios)
-    behind = [*grouped.get((numerator, endpoint), []), *grouped.get((denominator, endpoint), [])]
-    top_values, bottom_values = ratio_samples(scenarios, numerator, denominator, endpoint, metric)
+    top, bottom = ratio_sides(scenarios, numerator, denominator, endpoint)
+    behind = [*top, *bottom]
+    top_values, bottom_values = metric_values(top, metric), metric_values(bottom, metric)
     point: float | None = None
     low: float | None = None
     high: float | None = None

@@ -111,12 +111,15 @@ def ratio_moves(before: list[Scenario], after: list[Scenario], tolerance: float)
     for key in [k for k in old if k in new]:
         first, second = old[key].ratio, new[key].ratio
         moved = second / first - 1 if first and second is not None else None
-        low, high = ratio_change(
-            analysis.ratio_samples(before, *old[key].sides, old[key].endpoint, old[key].metric),
-            analysis.ratio_samples(after, *new[key].sides, new[key].endpoint, new[key].metric),
-        )
+        low, high = ratio_change(repeat_values(before, old[key]), repeat_values(after, new[key]))
         moves.append(RatioMove(*key, first, second, moved, low, high, moved is not None and abs(moved) < tolerance))
     return moves
+
+
+def repeat_values(scenarios: list[Scenario], comparison: analysis.Comparison) -> tuple[list[float], list[float]]:
+    """The repeats' values behind a ratio, numerator side and denominator side."""
+    top, bottom = analysis.ratio_sides(scenarios, *comparison.sides, comparison.endpoint)
+    return analysis.metric_values(top, comparison.metric), analysis.metric_values(bottom, comparison.metric)
 
 
 def verdict_pairs(before: list[Scenario], after: list[Scenario]) -> list[VerdictPair]:

@@ -14,6 +14,21 @@ BOOTSTRAP_RESAMPLES = 10_000
 BOOTSTRAP_SEED = 12345  # fixed, so the same results give the same interval every time
 
 
+def percentile_interval(samples: Sequence[np.ndarray], statistic: Any) -> tuple[float, float]:
+    """The 95% percentile-bootstrap interval of ``statistic`` over independent ``samples``, with a fixed seed."""
+    result = stats.bootstrap(
+        samples,
+        statistic,
+        vectorized=True,
+        paired=False,
+        confidence_level=CONFIDENCE,
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        method="percentile",
+        rng=np.random.default_rng(BOOTSTRAP_SEED),
+    )
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
 def median(values: Sequence[float]) -> float:
     return float(np.median(np.asarray(values, dtype=float)))
 
@@ -46,17 +61,8 @@ def ratio_of_medians(numerator: Sequence[float], denominator: Sequence[float]) -
         return Ratio(point, None, None)
     if np.ptp(top) == 0 and np.ptp(bottom) == 0:
         return Ratio(point, point, point)
-    result = stats.bootstrap(
-        (top, bottom),
-        lambda a, b, axis: np.median(a, axis=axis) / np.median(b, axis=axis),
-        vectorized=True,
-        paired=False,
-        confidence_level=CONFIDENCE,
-        n_resamples=BOOTSTRAP_RESAMPLES,
-        method="percentile",
-        rng=np.random.default_rng(BOOTSTRAP_SEED),
-    )
-    return Ratio(point, float(result.confidence_interval.low), float(result.confidence_interval.high))
+    low, high = percentile_interval((top, bottom), lambda a, b, axis: np.median(a, axis=axis) / np.median(b, axis=axis))
+    return Ratio(point, low, high)
 
 
 def ratio_change(
@@ -75,17 +81,7 @@ def ratio_change(
         first = np.median(top, axis=axis) / np.median(bottom, axis=axis)
         return np.median(new_top, axis=axis) / np.median(new_bottom, axis=axis) / first - 1
 
-    result = stats.bootstrap(
-        samples,
-        moved,
-        vectorized=True,
-        paired=False,
-        confidence_level=CONFIDENCE,
-        n_resamples=BOOTSTRAP_RESAMPLES,
-        method="percentile",
-        rng=np.random.default_rng(BOOTSTRAP_SEED),
-    )
-    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+    return percentile_interval(samples, moved)
 
 
 def median_interval(values: Sequence[float]) -> tuple[float, float] | None:
@@ -95,12 +91,4 @@ def median_interval(values: Sequence[float]) -> tuple[float, float] | None:
         return None
     if np.ptp(array) == 0:
         return float(array[0]), float(array[0])
-    result = stats.bootstrap(
-        (array,),
-        np.median,
-        confidence_level=CONFIDENCE,
-        n_resamples=BOOTSTRAP_RESAMPLES,
-        method="percentile",
-        rng=np.random.default_rng(BOOTSTRAP_SEED),
-    )
-    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+    return percentile_interval((array,), np.median)
