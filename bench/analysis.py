@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from bench.results import NEAR_CLIENT_LIMIT, Scenario, Variant
+from bench.results import CLOSE_STYLES, MIN_SERVER_BUSY, NEAR_CLIENT_LIMIT, Scenario, Variant
 from bench.server_configs import server_config
 from bench.stats import coefficient_of_variation, median, ratio_of_medians
 
@@ -23,7 +23,12 @@ LOAD_WARNING = 0.5
 # The fewest repeats a side needs for a verdict: n values bracket the true median with probability at most
 # 1 - 2**(1 - n) (their full range), so below 6 no interval of a median can be a 95% interval.
 MIN_VERDICT_REPEATS = 6
-AGREEMENT = 0.10  # Locust and wrk should agree this closely where neither is near its limit
+AGREEMENT = 0.05  # Locust and wrk medians should agree this closely where both saturate the server
+
+UNDER_DRIVEN_REASON = (
+    f"a server behind it was busy less than {MIN_SERVER_BUSY:.0%} of the measured window (under-driven), so its "
+    "throughput is a lower bound of its capacity"
+)
 
 Metric = Literal["throughput", "cpu_efficiency", "throughput_wrk"]
 METRIC_LABELS: dict[str, str] = {
@@ -73,10 +78,21 @@ def condition_namer(scenarios: Sequence[Scenario]) -> Callable[[str, int], str]:
     return name
 
 
+def close_name(close_style: str | None, always: bool = False) -> str:
+    """``lazy close``: how the client closed, for a server that closes each connection. The prompt close is the
+    default, the server's capacity, and is named only ``always``."""
+    return f"{close_style} close" if close_style == "lazy" or (always and close_style) else ""
+
+
 def labeller(scenarios: Sequence[Scenario]) -> Callable[[Variant], str]:
-    """Names for the variants of a run: the server config, with the model and worker count where they vary."""
+    """Names for the variants of a run: the server config, with the model and worker count where they vary,
+    and the client's close style where the run measured more than one."""
     condition = condition_namer(scenarios)
-    return lambda variant: " · ".join(filter(None, [variant.server, condition(variant.model, variant.workers)]))
+    several = len({s.close_style for s in scenarios if s.close_style}) > 1
+    return lambda variant: " · ".join(
+        filter(None, [variant.server, condition(variant.model, variant.workers),
+                      close_name(variant.close_style, always=several)])
+    )  # fmt: skip
 
 
 def metric_values(scenarios: Sequence[Scenario], metric: Metric) -> list[float]:
@@ -104,11 +120,18 @@ class Comparison:
     ci_high: float | None
     repeats: int
     client_bound: bool
+    under_driven: bool  # a throughput figure behind it came from a server that was not kept busy
     invalid: bool
+    numerator_close: str | None = None  # the client's close style, on a side whose server closes connections
+    denominator_close: str | None = None
+
+    @property
+    def close_style(self) -> str | None:
+        return self.numerator_close or self.denominator_close
 
     @property
     def label(self) -> str:
-        return f"{self.numerator}/{self.denominator}"
+        return pair_label(self.numerator, self.denominator, self.close_style)
 
     @property
     def key(self) -> tuple[str, str, int, str, str]:
@@ -116,8 +139,21 @@ class Comparison:
         return self.label, self.model, self.workers, self.endpoint, self.metric
 
     @property
+    def cell(self) -> tuple[str, str, str, int, str, str]:
+        """What it compares, whatever the client's close style."""
+        return self.numerator, self.denominator, self.model, self.workers, self.endpoint, self.metric
+
+    @property
     def sides(self) -> tuple[Variant, Variant]:
-        return Variant(self.numerator, self.model, self.workers), Variant(self.denominator, self.model, self.workers)
+        return (
+            Variant(self.numerator, self.model, self.workers, self.numerator_close),
+            Variant(self.denominator, self.model, self.workers, self.denominator_close),
+        )
+
+
+def pair_label(numerator: str, denominator: str, close_style: str | None) -> str:
+    """``fastapi-uvicorn/flask-gunicorn-sync (prompt close)``: what a ratio compares, the same in every run."""
+    return f"{numerator}/{denominator}" + (f" ({close_name(close_style)})" if close_style else "")
 
 
 def ratio_sides(
@@ -142,6 +178,7 @@ def compare(
         point, low, high = ratio.ratio, ratio.ci_low, ratio.ci_high
     elif top_values and bottom_values:  # too few repeats: the ratio, but no interval is claimed
         point = median(top_values) / median(bottom_values)
+    idle = {"throughput": [s.under_driven for s in behind], "throughput_wrk": [s.wrk_under_driven for s in behind]}
     return Comparison(
         numerator=numerator.server,
         denominator=denominator.server,
@@ -154,7 +191,10 @@ def compare(
         ci_high=high,
         repeats=min(len(top_values), len(bottom_values)),
         client_bound=any(s.client_bound for s in behind),
+        under_driven=any(idle.get(metric, [])),
         invalid=any(not s.valid for s in behind),
+        numerator_close=numerator.close_style,
+        denominator_close=denominator.close_style,
     )
 
 
@@ -180,6 +220,7 @@ def comparisons(scenarios: Sequence[Scenario]) -> list[Comparison]:
         for bottom in variants
         if (family_of(top.server), family_of(bottom.server)) == (top_family, bottom_family)
         and (top.model, top.workers) == (bottom.model, bottom.workers)
+        and (None in (top.close_style, bottom.close_style) or top.close_style == bottom.close_style)
     ]
 
 
@@ -199,6 +240,8 @@ def judge(comparison: Comparison, factor: float = CLAIM_FACTOR) -> tuple[Verdict
             "inconclusive",
             "the load generator saturated its CPU, so throughput is the client's limit, not the server's",
         )
+    if comparison.under_driven:
+        return "inconclusive", UNDER_DRIVEN_REASON
     interval = f"the 95% interval {comparison.ci_low:.2f}-{comparison.ci_high:.2f}"
     if comparison.ci_low >= factor:
         return "holds", f"{interval} lies at or above {factor:g}"
@@ -208,10 +251,14 @@ def judge(comparison: Comparison, factor: float = CLAIM_FACTOR) -> tuple[Verdict
 
 
 def verdicts(scenarios: Sequence[Scenario]) -> list[dict[str, Any]]:
-    """The claim's verdict per endpoint and metric, as stored in summary.json."""
+    """The claim's verdict per endpoint and metric, as stored in summary.json. It judges the servers' capacity,
+    so a lazily closing client counts only where no prompt one was measured (results made before the close
+    style was a setting); otherwise its effect is shown beside the verdict (``close_effects``)."""
+    claimed = [c for c in comparisons(scenarios) if (family_of(c.numerator), family_of(c.denominator)) == CLAIM_PAIR]
+    prompt = {c.cell for c in claimed if c.close_style == "prompt"}
     result = []
-    for comparison in comparisons(scenarios):
-        if (family_of(comparison.numerator), family_of(comparison.denominator)) != CLAIM_PAIR:
+    for comparison in claimed:
+        if comparison.close_style == "lazy" and comparison.cell in prompt:
             continue
         verdict, reason = judge(comparison)
         result.append(
@@ -228,6 +275,7 @@ def verdicts(scenarios: Sequence[Scenario]) -> list[dict[str, Any]]:
                 "ci_high": comparison.ci_high,
                 "verdict": verdict,
                 "reason": reason,
+                "close_style": comparison.close_style,
             }
         )
     return result
@@ -258,7 +306,92 @@ def headline(verdict_list: Sequence[dict[str, Any]]) -> str:
             "; per server CPU-second, which the load generator cannot limit, FastAPI answered "
             f"{' and '.join(figure(v) for v in cpu)} requests"
         )
+    return sentence + "." + driver_sentence(verdict_list)
+
+
+def overall_verdict(verdict_list: Sequence[dict[str, Any]]) -> str:
+    outcomes = {v["verdict"] for v in verdict_list}
+    return outcomes.pop() if len(outcomes) == 1 else "mixed"
+
+
+def driver_sentence(verdict_list: Sequence[dict[str, Any]]) -> str:
+    """wrk's verdict beside Locust's, and a plain statement when the two drivers do not say the same."""
+    locust = [v for v in verdict_list if v["metric"] == "throughput"]
+    driven = [v for v in verdict_list if v["metric"] == "throughput_wrk"]
+    if not driven or len({(v["numerator"], v["denominator"], v["model"], v["workers"]) for v in locust}) > 1:
+        return ""
+    said = overall_verdict(driven)
+    sentence = (
+        f" Driven by wrk instead of Locust, FastAPI served {' and '.join(figure(v) for v in driven)} requests per "
+        f"second as Flask: the claim {VERDICT_PHRASES[said]}"
+    )
+    reasons = sorted({v["reason"] for v in driven if v["verdict"] == "inconclusive"})
+    if reasons:
+        sentence += f" (inconclusive because {'; '.join(reasons)})"
+    differing = [
+        f"{v['endpoint'].upper()}: Locust {v['verdict']}, wrk {w['verdict']}"
+        for v in locust
+        for w in driven
+        if v["endpoint"] == w["endpoint"] and v["verdict"] != w["verdict"]
+    ]
+    if differing:
+        sentence += f". The two load generators do not agree on the verdict ({'; '.join(differing)})"
     return sentence + "."
+
+
+@dataclass(frozen=True)
+class CloseEffect:
+    """One server config that closes each connection, measured under both close styles: prompt / lazy."""
+
+    throughput: Comparison  # numerator: the prompt close, denominator: the lazy close
+    claim: Comparison | None  # the claim's ratio against the lazily closed config, if the run has one
+
+
+def close_effects(scenarios: Sequence[Scenario]) -> list[CloseEffect]:
+    """How much a lazily closing client costs each config that closes connections, and what the claim's ratio
+    becomes under it."""
+    scenarios = closed_loop(scenarios)
+    claims = {
+        (c.denominator, c.model, c.workers, c.endpoint): c
+        for c in comparisons(scenarios)
+        if c.metric == "throughput"
+        and c.close_style == "lazy"
+        and (family_of(c.numerator), family_of(c.denominator)) == CLAIM_PAIR
+    }
+    effects = []
+    for variant in variants_in(scenarios):
+        if variant.close_style != "prompt":
+            continue
+        lazy = variant._replace(close_style="lazy")
+        for endpoint in sorted({s.endpoint for s in scenarios}):
+            throughput = compare(scenarios, variant, lazy, endpoint, "throughput")
+            if throughput.ratio is not None:
+                claim = claims.get((variant.server, variant.model, variant.workers, endpoint))
+                effects.append(CloseEffect(throughput, claim))
+    return effects
+
+
+def close_sentence(effects: Sequence[CloseEffect]) -> str:
+    """The lazy close's effect, to stand beside the headline, which measures the servers' capacity."""
+    if not effects:
+        return ""
+    parts = []
+    for effect in effects:
+        cost = effect.throughput
+        if cost.ratio is None:
+            continue
+        interval = f", 95% CI {cost.ci_low:.2f}-{cost.ci_high:.2f}" if cost.ci_low is not None else ""
+        part = (
+            f"{cost.numerator} {cost.endpoint.upper()} served {1 / cost.ratio:.0%} as many requests as with a prompt "
+            f"close (prompt/lazy {cost.ratio:.2f}x{interval})"
+        )
+        if effect.claim is not None and effect.claim.ratio is not None:
+            claim = effect.claim
+            part += f", and {claim.numerator}/{claim.denominator} becomes {claim.ratio:.2f}x"
+            if claim.ci_low is not None:
+                part += f" (95% CI {claim.ci_low:.2f}-{claim.ci_high:.2f})"
+        parts.append(part)
+    return f"With a client that closes lazily ({CLOSE_STYLES['lazy'].removeprefix('the client ')}): {'; '.join(parts)}."
 
 
 def figure(verdict: dict[str, Any]) -> str:
@@ -306,32 +439,42 @@ VERDICT_PHRASES = {
 
 @dataclass(frozen=True)
 class Agreement:
-    """Locust against wrk on one scenario."""
+    """Locust against wrk on one variant and endpoint: the ratio of their median throughputs over the repeats
+    (each server process measured by both), with its interval, and each driver's median server busy share."""
 
-    scenario: Scenario
-    locust_rps: float
-    wrk_rps: float
+    variant: Variant
+    endpoint: str
+    ratio: float
+    ci_low: float | None
+    ci_high: float | None
+    locust_busy: float | None
+    wrk_busy: float | None
+    limited: bool  # a scenario behind it was under-driven, client-bound or near the client's ceiling
 
     @property
     def difference(self) -> float:
-        return self.locust_rps / self.wrk_rps - 1.0
+        return self.ratio - 1.0
 
     @property
     def agrees(self) -> bool:
         return abs(self.difference) <= AGREEMENT
 
-    @property
-    def excused(self) -> bool:
-        """Disagreement is expected where Locust is near its own limit."""
-        return self.scenario.near_client_limit or self.scenario.client_bound
-
 
 def agreements(scenarios: Sequence[Scenario]) -> list[Agreement]:
-    return [
-        Agreement(s, s.rps, float(s.crosscheck["rps"]))
-        for s in usable(scenarios)
-        if s.crosscheck and s.crosscheck.get("rps")
-    ]
+    found = []
+    for (variant, endpoint), group in groups(closed_loop(scenarios)).items():
+        both = [s for s in usable(group) if s.crosscheck and s.crosscheck.get("rps")]
+        if not both:
+            continue
+        ratio = ratio_of_medians([s.rps for s in both], metric_values(both, "throughput_wrk"))
+        locust_busy = [s.server_busy for s in both if s.server_busy is not None]
+        wrk_busy = [s.wrk_server_busy for s in both if s.wrk_server_busy is not None]
+        limited = any(s.under_driven or s.wrk_under_driven or s.client_bound or s.near_client_limit for s in both)
+        found.append(
+            Agreement(variant, endpoint, ratio.ratio, ratio.ci_low, ratio.ci_high,
+                      median(locust_busy) if locust_busy else None, median(wrk_busy) if wrk_busy else None, limited)
+        )  # fmt: skip
+    return found
 
 
 def warnings(scenarios: Sequence[Scenario], manifest: dict[str, Any]) -> list[str]:
@@ -343,6 +486,15 @@ def warnings(scenarios: Sequence[Scenario], manifest: dict[str, Any]) -> list[st
             f"{len(bound)} scenario(s) were client-bound (Locust at >= 90% CPU): their throughput is a lower bound "
             f"of the server's: {', '.join(bound)}"
         )
+    idle = [f"{s.id} ({s.server_busy:.0%})" for s in scenarios if s.under_driven and s.server_busy is not None]
+    if idle:
+        found.append(
+            f"{len(idle)} scenario(s) were under-driven (the server busy less than {MIN_SERVER_BUSY:.0%} of the "
+            f"measured window under Locust): their throughput is a lower bound of the server's: {', '.join(idle)}"
+        )
+    wrk_idle = [f"{s.id} ({s.wrk_server_busy:.0%})" for s in scenarios if s.wrk_under_driven]
+    if wrk_idle:
+        found.append(f"{len(wrk_idle)} scenario(s) were under-driven under wrk: {', '.join(wrk_idle)}")
     failing = [f"{s.id} ({s.failures} of {s.requests})" for s in scenarios if s.failures]
     if failing:
         found.append(f"failed requests in: {', '.join(failing)}")
@@ -360,10 +512,13 @@ def warnings(scenarios: Sequence[Scenario], manifest: dict[str, Any]) -> list[st
             f"{len(near)} scenario(s) ran above {NEAR_CLIENT_LIMIT:.0%} of the load generator's ceiling against a "
             f"null server, so the client may have shaped them: {', '.join(near)}"
         )
-    unexplained = [a for a in agreements(scenarios) if not a.agrees and not a.excused]
+    unexplained = [a for a in agreements(scenarios) if not a.agrees and not a.limited]
     if unexplained:
-        listed = ", ".join(f"{a.scenario.id} ({a.difference:+.0%})" for a in unexplained)
-        found.append(f"Locust and wrk disagree by more than {AGREEMENT:.0%} where neither is near its limit: {listed}")
+        listed = ", ".join(f"{label(a.variant)} {a.endpoint.upper()} ({a.difference:+.1%})" for a in unexplained)
+        found.append(
+            f"Locust and wrk disagree by more than {AGREEMENT:.0%} (median throughput) where both kept the server "
+            f"busy and neither was near its limit: {listed}"
+        )
     repeats = min((len(usable(group)) for group in groups(closed_loop(scenarios)).values()), default=0)
     if 0 < repeats < MIN_VERDICT_REPEATS:
         found.append(

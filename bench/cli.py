@@ -64,6 +64,9 @@ def add_run_parser(verbs: Any) -> None:
     run.add_argument("--users", type=int, help="concurrent Locust users")
     add_cpu_flags(run, "server")
     run.add_argument("--user-class", choices=USER_CLASSES, help="Locust user: lean (default) or fasthttp")
+    run.add_argument(
+        "--close-style", type=names, help="where a server closes each connection: prompt (default), lazy, or both"
+    )
     run.add_argument("--crosscheck", choices=("none", "wrk"), help="also drive each scenario with wrk")
     run.add_argument("--arrival-rate", type=float, help="open loop: requests/s, the same for every framework")
     run.add_argument("--locust-workers", type=int, help="Locust worker processes on the client CPUs (default: one)")

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from apps.model import MODEL_NAMES
 from bench.errors import BenchError
+from bench.results import CloseStyle
 from bench.server_configs import APP_SERVERS, DEFAULT_FOR_FRAMEWORK, server_config
 
 DEFAULTS_PATH = Path(__file__).with_name("defaults.toml")
@@ -46,6 +47,8 @@ class BenchConfig(BaseModel):
     host: str
     port: int = Field(ge=0, le=65535)
     user_class: Literal["lean", "fasthttp"]
+    # How the client closes where the server closes each connection (results.CLOSE_STYLES): one or both.
+    close_style: list[CloseStyle] = Field(min_length=1)
     locust_workers: int = Field(default=0, ge=0)  # local Locust worker processes (0: Locust in one process)
     remote_workers: int = Field(default=0, ge=0)  # workers joining from other hosts (bench worker --master)
     master_bind_host: str = "127.0.0.1"
@@ -60,7 +63,7 @@ class BenchConfig(BaseModel):
     results_dir: Path
     reports_dir: Path
 
-    @field_validator("model", "workers", mode="before")
+    @field_validator("model", "workers", "close_style", mode="before")
     @classmethod
     def _one_or_a_list(cls, value: Any) -> Any:
         """A single model or worker count (as recorded before these became lists) is a list of one."""
@@ -89,7 +92,7 @@ class BenchConfig(BaseModel):
             raise ValueError(f"the null server is the harness's own; choose from {', '.join(APP_SERVERS)}")
         return [config.name for config in configs]
 
-    @field_validator("frameworks", "endpoints", "servers", "model", "workers")
+    @field_validator("frameworks", "endpoints", "servers", "model", "workers", "close_style")
     @classmethod
     def _no_repeats(cls, names: list[Any]) -> list[Any]:
         if len(set(names)) != len(names):
@@ -119,6 +122,8 @@ class BenchConfig(BaseModel):
             raise ValueError("an open-loop run (arrival_rate) uses the lean user; drop user_class = fasthttp")
         if self.arrival_rate is not None and (self.locust_workers or self.remote_workers):
             raise ValueError("an open-loop run (arrival_rate) keeps its schedule in one Locust process: no workers")
+        if self.user_class == "fasthttp" and "prompt" in self.close_style:
+            raise ValueError("prompt close needs the lean user; with user_class fasthttp use close_style lazy")
         if self.locust_workers and self.remote_workers:
             raise ValueError("choose local Locust workers (locust_workers) or remote ones (remote_workers), not both")
         unknown = sorted(set(self.server_stats) - set(self.targets))
@@ -133,6 +138,11 @@ class BenchConfig(BaseModel):
             return list(self.servers)
         defaults = {**DEFAULT_FOR_FRAMEWORK, "flask": f"flask-gunicorn-{self.flask_worker_class}"}
         return [defaults[framework] for framework in self.frameworks]
+
+    def close_styles(self, server: str) -> list[CloseStyle | None]:
+        """The close styles measured for ``server``: each one asked for where it closes every connection;
+        None alone where it keeps connections alive (the client never closes during the window)."""
+        return [None] if server_config(server).keeps_connections_alive else list(self.close_style)
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -199,8 +209,8 @@ def command_for(config: BenchConfig) -> list[str]:
     """The ``bench run`` command line that recreates ``config`` from the defaults, every setting explicit."""
     values = {**config.to_json_dict(), "servers": config.server_names}
     command = ["python", "-m", "bench", "run"]
-    for name in ("servers", "endpoints", "model", "workers", "users", "duration", "warmup", "repeats", "server_cpus",
-                 "client_cpus"):  # fmt: skip
+    for name in ("servers", "endpoints", "model", "workers", "close_style", "users", "duration", "warmup", "repeats",
+                 "server_cpus", "client_cpus"):  # fmt: skip
         value = values[name]
         text = (
             ",".join(map(str, value))

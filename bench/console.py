@@ -20,11 +20,11 @@ from rich.table import Table
 
 from apps.model import MODEL_NAMES
 from bench import ceiling
-from bench.analysis import headline, labeller, verdicts
+from bench.analysis import close_effects, close_name, close_sentence, headline, labeller, verdicts
 from bench.config import BenchConfig
 from bench.load import wrk
 from bench.report.html import build_report
-from bench.results import Scenario, Variant
+from bench.results import CLIENT_BOUND_PERCENT, MAX_FAILURE_RATIO, MIN_SERVER_BUSY, Scenario, Variant
 from bench.run import ScenarioKey, estimated_seconds, run
 from bench.server_configs import APP_SERVERS, SERVER_CONFIGS
 from bench.stats import median
@@ -61,6 +61,7 @@ def flags(scenarios: list[Scenario]) -> str:
         "failed": sum(s.error is not None for s in scenarios),
         "invalid": sum(not s.valid and s.error is None for s in scenarios),
         "client-bound": sum(s.client_bound for s in scenarios),
+        "under-driven": sum(s.under_driven for s in scenarios),
     }
     for name, count in counts.items():
         if count:
@@ -72,10 +73,12 @@ def results_table(scenarios: list[Scenario]) -> Table:
     """Median rps and p99 per variant and endpoint over the measured repeats, with flags."""
     table = Table(
         title="median over repeats",
-        caption="client-bound: Locust used >= 90% of its CPU, so rps is a lower bound of the server's; "
-        "invalid: > 0.1% failures",
+        caption=f"server busy: its CPUs' busy share over the window; under-driven: below {MIN_SERVER_BUSY:.0%}, "
+        f"client-bound: Locust used >= {CLIENT_BOUND_PERCENT:.0f}% of its CPU (either way rps is a lower bound of "
+        f"the server's); invalid: > {MAX_FAILURE_RATIO:.1%} failures",
     )
-    for column in ("endpoint", "server", "repeats", "rps", "p99 ms", "server CPU µs/req", "client CPU %", "flags"):
+    columns = ("endpoint", "server", "repeats", "rps", "p99 ms", "server CPU µs/req", "server busy", "client CPU %")
+    for column in (*columns, "flags"):
         table.add_column(column, justify="left" if column in ("endpoint", "server", "flags") else "right")
     groups: dict[tuple[str, Variant, float | None], list[Scenario]] = defaultdict(list)
     for scenario in scenarios:
@@ -85,9 +88,10 @@ def results_table(scenarios: list[Scenario]) -> Table:
         framework = label(variant) if target is None else f"{label(variant)} at {target:,.0f} rps"
         measured = [s for s in group if s.error is None and s.requests > 0]
         if not measured:
-            table.add_row(endpoint, framework, "0", "-", "-", "-", "-", flags(group))
+            table.add_row(endpoint, framework, "0", "-", "-", "-", "-", "-", flags(group))
             continue
         cpu = [s.server_cpu_us_per_request for s in measured if s.server_cpu_us_per_request is not None]
+        busy = [s.server_busy for s in measured if s.server_busy is not None]
         table.add_row(
             endpoint,
             framework,
@@ -95,6 +99,7 @@ def results_table(scenarios: list[Scenario]) -> Table:
             f"{median([s.rps for s in measured]):,.0f}",
             f"{median([s.p99_ms for s in measured if s.p99_ms is not None]):.2f}",
             f"{median(cpu):.0f}" if cpu else "-",
+            f"{median(busy):.2f}" if busy else "-",
             f"{median([s.client_cpu_percent for s in measured]):.0f}",
             flags(group),
         )
@@ -112,7 +117,8 @@ def run_and_show(
         f"{', '.join(config.model)} x {', '.join(map(str, config.workers))} worker(s) x {config.repeats} "
         f"repeats), {config.warmup:g} s warm-up + {config.duration:g} s each: about "
         f"{estimated_seconds(config, len(plan)) / 60:.1f} minutes. "
-        f"Server on CPU {config.server_cpus}, Locust on {config.client_cpus}."
+        f"Server on CPU {config.server_cpus}, Locust on {config.client_cpus}; where the server closes each "
+        f"connection the client closes {' and '.join(config.close_style)}."
     )
     with progress_bar(len(plan)) as progress:
         outcome = run(config, run_id, command_line, report_progress(progress), plan)
@@ -120,7 +126,8 @@ def run_and_show(
     print(outcome.folder)
     if outcome.complete and write_report:
         page = build_report(outcome.folder, config.reports_dir)
-        console.print(headline(verdicts(outcome.scenarios)))
+        console.print(" ".join(filter(None, [headline(verdicts(outcome.scenarios)),
+                                            close_sentence(close_effects(outcome.scenarios))])))  # fmt: skip
         print(page)
     if outcome.interrupted:
         console.print("[red]interrupted[/red]: the results folder is marked incomplete")
@@ -186,7 +193,8 @@ def print_comparison(comparison: dict[str, Any]) -> None:
         change_table.add_column(column)
     for change in comparison["figures"]:
         change_table.add_row(
-            change["server"], change["model"], str(change["workers"]), change["endpoint"], change["figure"],
+            " ".join(filter(None, [change["server"], close_name(change.get("close_style"))])), change["model"],
+            str(change["workers"]), change["endpoint"], change["figure"],
             fmt(change["before"], "{:,.2f}"), fmt(change["after"], "{:,.2f}"), fmt(change["change"], "{:+.1%}"),
             fmt(change["p_value"], "{:.3f}"),
             "significant" if change["significant"] else "",

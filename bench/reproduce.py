@@ -24,6 +24,7 @@ from bench.stats import median, ratio_change
 
 SIGNIFICANCE = 0.05
 DEFAULT_TOLERANCE = 0.10
+MEASUREMENT_SETTINGS = ("close_style", "user_class", "users")  # settings that change what a figure measures
 FIGURES = {"rps": "rps", "p99_ms": "p99 ms", "server_cpu_us_per_request": "server CPU µs/req"}
 
 
@@ -34,6 +35,7 @@ class Change:
     server: str
     model: str
     workers: int
+    close_style: str | None
     endpoint: str
     figure: str
     before: float | None
@@ -129,13 +131,20 @@ def verdict_pairs(before: list[Scenario], after: list[Scenario]) -> list[Verdict
 
 def verdicts_by_key(scenarios: list[Scenario]) -> dict[tuple[str, str, int, str, str], str]:
     return {
-        (f"{v['numerator']}/{v['denominator']}", v["model"], v["workers"], v["endpoint"], v["metric"]): v["verdict"]
+        (
+            analysis.pair_label(v["numerator"], v["denominator"], v.get("close_style")),
+            v["model"],
+            v["workers"],
+            v["endpoint"],
+            v["metric"],
+        ): v["verdict"]
         for v in analysis.verdicts(scenarios)
     }
 
 
 def environment_differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    """What differs between two manifests' environments: packages, CPU, cores, Python, commit."""
+    """What differs between two manifests' environments (packages, CPU, cores, Python, commit) and in the
+    settings that change what a figure measures (the client's close style, user class and users)."""
     first, second = before.get("environment", {}), after.get("environment", {})
     differences = []
     for name, label in (("cpu_model", "CPU model"), ("cpu_count", "core count"), ("python", "Python"),
@@ -144,6 +153,10 @@ def environment_differences(before: dict[str, Any], after: dict[str, Any]) -> li
             differences.append(f"{label}: {first.get(name)} -> {second.get(name)}")
     if first.get("git", {}).get("commit") != second.get("git", {}).get("commit"):
         differences.append(f"git commit: {first.get('git', {}).get('commit')} -> {second.get('git', {}).get('commit')}")
+    for setting in MEASUREMENT_SETTINGS:
+        old_setting, new_setting = before.get("config", {}).get(setting), after.get("config", {}).get(setting)
+        if old_setting != new_setting:
+            differences.append(f"{setting}: {old_setting} -> {new_setting}")
     old_packages, new_packages = first.get("packages", {}), second.get("packages", {})
     for package in sorted(set(old_packages) | set(new_packages)):
         if old_packages.get(package) != new_packages.get(package):

@@ -3,7 +3,9 @@
 results/<run-id>/
     manifest.json     schema_version, when, where, what versions, exact commands, effective config
     summary.json      schema_version, run_id, complete, scenarios (one per server config x model x workers
-                      x endpoint x repeat), verdicts
+                      x close style x endpoint x repeat), verdicts
+
+Older schema versions are migrated on load (``update_summary_to_2``, ``update_manifest_to_2``), never rewritten.
     raw/<scenario>/   Locust's own files, the exact latency histogram, the server's log
 """
 
@@ -13,14 +15,14 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bench.errors import BenchError
-from bench.server_configs import DEFAULT_FOR_FRAMEWORK
+from bench.server_configs import DEFAULT_FOR_FRAMEWORK, server_config
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: server_busy, under_driven and close_style per scenario; close_style in the config
 MANIFEST = "manifest.json"
 SUMMARY = "summary.json"
 REPRODUCTION = "reproduction.json"
@@ -32,14 +34,31 @@ RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 CLIENT_BOUND_PERCENT = 90.0  # client_bound: the load generator used this much of its CPU or more
 NEAR_CLIENT_LIMIT = 0.70  # near_client_limit: rps above this share of the client's ceiling (null server)
 MAX_FAILURE_RATIO = 0.001  # valid: at most this share of requests failed
+# under_driven: a closed-loop scenario whose server tree kept its CPUs busy less than this share of the
+# measured window. A saturated server is busy all the time; one that idles is waiting for its client
+# (gunicorn's sync worker for each client's FIN, for example), so its throughput is a lower bound.
+MIN_SERVER_BUSY = 0.95
+
+CloseStyle = Literal["prompt", "lazy"]
+CLOSE_STYLES: dict[str, str] = {  # how the client closes a connection that carries one request
+    "prompt": "the client half-closes right after sending its request (the server's capacity)",
+    "lazy": "the client closes after reading the answer, as most clients do",
+}
+
+
+def under_driven(server_busy: float | None) -> bool:
+    """A saturation measurement whose server was not kept busy (unknown busy share: not flagged)."""
+    return server_busy is not None and server_busy < MIN_SERVER_BUSY
 
 
 class Variant(NamedTuple):
-    """What was served: a named server config, the model it served, and its worker processes."""
+    """What was served: a named server config, the model it served, its worker processes, and how the client
+    closed connections where the server closes each one (None where connections are kept alive)."""
 
     server: str
     model: str
     workers: int
+    close_style: str | None = None
 
 
 class Scenario(BaseModel):
@@ -62,13 +81,18 @@ class Scenario(BaseModel):
     p99_ms: float | None
     p999_ms: float | None
     server_cpu_us_per_request: float | None
+    # server CPU seconds / (window x server CPUs - the hypervisor's steal of them); None: not known (a remote target)
+    server_busy: float | None
+    server_steal: float | None  # the share of the server CPUs' window the hypervisor stole
+    under_driven: bool  # closed loop and server_busy below MIN_SERVER_BUSY: throughput is a lower bound
     client_cpu_percent: float
     client_bound: bool
     client_ceiling_rps: float | None
     near_client_limit: bool
     valid: bool
     error: str | None = None
-    crosscheck: dict[str, Any] | None = None
+    close_style: CloseStyle | None = None  # None: the server keeps connections alive, so no close is measured
+    crosscheck: dict[str, Any] | None = None  # wrk's figures on the same server process, with its own server_busy
     client_workers: list[dict[str, Any]] | None = None  # each Locust process that sent requests: its count and CPU
     target_rps: float | None = None  # open loop: the fixed arrival rate offered (rps is what was achieved)
     load_share: float | None = None  # in a sweep: target_rps over the variant's closed-loop median rps
@@ -84,7 +108,17 @@ class Scenario(BaseModel):
 
     @property
     def variant(self) -> Variant:
-        return Variant(self.server, self.model, self.workers)
+        return Variant(self.server, self.model, self.workers, self.close_style)
+
+    @property
+    def wrk_server_busy(self) -> float | None:
+        """The server's busy share under wrk, on the same server process (None: no cross-check, or not known)."""
+        busy = self.crosscheck.get("server_busy") if self.crosscheck else None
+        return None if busy is None else float(busy)
+
+    @property
+    def wrk_under_driven(self) -> bool:
+        return self.target_rps is None and under_driven(self.wrk_server_busy)
 
 
 class Summary(BaseModel):
@@ -150,8 +184,43 @@ def _read_json(path: Path) -> Any:
 
 def _check_version(path: Path, content: Any) -> None:
     version = content.get("schema_version") if isinstance(content, dict) else None
-    if version != SCHEMA_VERSION:
-        raise BenchError(f"{path} has schema_version {version!r}; this titanic-bench reads {SCHEMA_VERSION}")
+    if version not in range(1, SCHEMA_VERSION + 1):
+        raise BenchError(f"{path} has schema_version {version!r}; this titanic-bench reads 1 to {SCHEMA_VERSION}")
+
+
+def _server_cores(manifest: dict[str, Any]) -> int | None:
+    cpus = manifest.get("cpu_sets", {}).get("server") or manifest.get("config", {}).get("server_cpus")
+    return len(cpus) if cpus else None
+
+
+def update_summary_to_2(folder: Path, content: dict[str, Any], manifest: dict[str, Any]) -> dict[str, Any]:
+    """Schema 1 -> 2: each scenario's server busy share from its raw measurement.json (the CPU window it
+    recorded), the under-driven flag from it, and the close style: schema 1's lean user closed lazily."""
+    cores = _server_cores(manifest)
+    scenarios = []
+    for scenario in content.get("scenarios", []):
+        busy = None
+        measurement = folder / RAW / str(scenario.get("id")) / "measurement.json"
+        if cores and measurement.is_file():
+            cpu = _read_json(measurement).get("cpu", {})
+            if cpu.get("server_seconds") is not None and cpu.get("wall_seconds"):
+                busy = cpu["server_seconds"] / (cpu["wall_seconds"] * cores)
+        closed_loop = scenario.get("target_rps") is None
+        server = scenario.get("server") or DEFAULT_FOR_FRAMEWORK.get(scenario.get("framework", ""), "")
+        closes = not server_config(server).keeps_connections_alive
+        scenarios.append(
+            {**scenario, "server_busy": busy, "server_steal": None, "under_driven": closed_loop and under_driven(busy),
+             "close_style": "lazy" if closes else None}
+        )  # fmt: skip
+    return {**content, "schema_version": 2, "scenarios": scenarios}
+
+
+def update_manifest_to_2(content: dict[str, Any]) -> dict[str, Any]:
+    """Schema 1 -> 2: the config records the close style, which was lazy before it was a setting."""
+    config = content.get("config")
+    if isinstance(config, dict):
+        config = {**config, "close_style": config.get("close_style", ["lazy"])}
+    return {**content, "schema_version": 2, "config": config}
 
 
 def load_summary(folder: Path, require_complete: bool = True) -> Summary:
@@ -161,6 +230,8 @@ def load_summary(folder: Path, require_complete: bool = True) -> Summary:
     path = folder / SUMMARY
     content = _read_json(path)
     _check_version(path, content)
+    if content["schema_version"] == 1:
+        content = update_summary_to_2(folder, content, load_manifest(folder))
     try:
         summary = Summary.model_validate(content)
     except ValidationError as error:
@@ -176,9 +247,9 @@ def load_manifest(folder: Path) -> dict[str, Any]:
     path = folder / MANIFEST
     content = _read_json(path)
     _check_version(path, content)
-    if not isinstance(content, dict):
-        raise BenchError(f"{path} is corrupt: not a JSON object")
-    return content
+    if content["schema_version"] == 1:
+        content = update_manifest_to_2(content)
+    return dict(content)
 
 
 def load_reproduction(folder: Path) -> dict[str, Any] | None:

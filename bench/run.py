@@ -34,9 +34,11 @@ from bench.results import (
     RAW,
     SCHEMA_VERSION,
     SUMMARY,
+    CloseStyle,
     Scenario,
     create_run_folder,
     raw_dir,
+    under_driven,
     write_json_atomically,
 )
 from bench.sampling import CpuUsage
@@ -62,6 +64,7 @@ class ScenarioKey:
     workers: int = 1
     target_rps: float | None = None
     load_share: float | None = None  # in a sweep: target_rps as a share of the variant's closed-loop rps
+    close_style: CloseStyle | None = None  # where the server closes each connection: how the client closes
 
     @property
     def framework(self) -> str:
@@ -71,7 +74,14 @@ class ScenarioKey:
     def id(self) -> str:
         rate = f"-at{self.target_rps:.0f}rps" if self.target_rps else ""
         share = f"-{round(self.load_share * 100)}pct" if self.load_share else ""
-        return f"r{self.repeat}-{self.endpoint}-{self.server}-{self.model}-w{self.workers}{rate}{share}"
+        close = f"-{self.close_style}" if self.close_style else ""
+        return f"r{self.repeat}-{self.endpoint}-{self.server}-{self.model}-w{self.workers}{close}{rate}{share}"
+
+    @property
+    def wrk_first(self) -> bool:
+        """With the wrk cross-check, each server process is measured by both drivers, in alternating order
+        from one repeat to the next, so neither always meets a fresher process."""
+        return self.repeat % 2 == 0
 
 
 CEILING_KEY = ScenarioKey("null", "client ceiling", 0)
@@ -80,12 +90,13 @@ CEILING_KEY = ScenarioKey("null", "client ceiling", 0)
 def schedule(config: BenchConfig) -> list[ScenarioKey]:
     """Repeats outermost, server configs innermost: A B C A B C, so drift hits every one alike."""
     return [
-        ScenarioKey(server, endpoint, repeat, model, workers, config.arrival_rate)
+        ScenarioKey(server, endpoint, repeat, model, workers, config.arrival_rate, close_style=close)
         for repeat in range(1, config.repeats + 1)
         for endpoint in config.endpoints
         for model in config.model
         for workers in config.workers
         for server in config.server_names
+        for close in config.close_styles(server)
     ]
 
 
@@ -103,11 +114,16 @@ def figures(
     usage: CpuUsage,
     client_cores: int,
     *,
+    server_cores: int | None,
     client_ceiling_rps: float | None,
 ) -> Scenario:
-    """A scenario's summary figures from its raw latency record, its measured CPU and the client's ceiling."""
+    """A scenario's summary figures from its raw latency record, its measured CPU and the client's ceiling.
+
+    ``server_cores`` is None for a server running elsewhere: its busy share is then not known."""
     requests, failures = int(latency["requests"]), int(latency["failures"])
     client_percent = usage.client_percent(client_cores)
+    busy = usage.server_busy(server_cores) if server_cores else None
+    steal = usage.server_steal(server_cores) if server_cores else None
     workers = latency.get("workers", [])
     busiest_worker = max((w["cpu_percent"] or 0.0 for w in workers), default=0.0)  # each a single-core process
     rps = requests / float(latency["duration"])
@@ -130,12 +146,18 @@ def figures(
         server_cpu_us_per_request=usage.server_seconds / requests * 1e6
         if requests and usage.server_seconds is not None
         else None,
+        server_busy=busy,
+        server_steal=steal,
+        under_driven=key.target_rps is None and under_driven(busy),
         client_cpu_percent=round(client_percent, 1),
         client_bound=max(client_percent, busiest_worker) >= CLIENT_BOUND_PERCENT,
         client_workers=workers or None,
         client_ceiling_rps=client_ceiling_rps,
         near_client_limit=client_ceiling_rps is not None and rps > NEAR_CLIENT_LIMIT * client_ceiling_rps,
         valid=requests > 0 and failures <= MAX_FAILURE_RATIO * requests,
+        close_style=key.close_style,
+        target_rps=key.target_rps,
+        load_share=key.load_share,
     )
 
 
@@ -144,8 +166,9 @@ def failed_scenario(key: ScenarioKey, reason: str) -> Scenario:
         id=key.id, framework=key.framework, server=key.server, workers=key.workers, endpoint=key.endpoint,
         model=key.model, repeat=key.repeat, requests=0,
         failures=0, rps=0.0, p50_ms=None, p90_ms=None, p99_ms=None, p999_ms=None, server_cpu_us_per_request=None,
-        client_cpu_percent=0.0, client_bound=False, client_ceiling_rps=None, near_client_limit=False, valid=False,
-        error=reason, target_rps=key.target_rps, load_share=key.load_share,
+        server_busy=None, server_steal=None, under_driven=False, client_cpu_percent=0.0, client_bound=False,
+        client_ceiling_rps=None, near_client_limit=False, valid=False, error=reason, target_rps=key.target_rps,
+        load_share=key.load_share, close_style=key.close_style,
     )  # fmt: skip
 
 
@@ -170,6 +193,7 @@ def measure(
             duration=config.duration,
             cpus=tuple(config.client_cpus),
             out_dir=out,
+            half_close=key.close_style == "prompt",
             arrival_rate=key.target_rps,
             local_workers=config.locust_workers,
             remote_workers=config.remote_workers,
@@ -180,25 +204,34 @@ def measure(
     commands.update(server=["target", url] if target else spec.command(), locust=load.spec.command())
     with (out / "server.log").open("wb") as log, served(spec, log, target, config) as server:
         verify(url, key.model, key.endpoint)
-        t0, usage, latency = measure_window(server, load, config.warmup, config.duration)
         crosschecked = None
-        if config.crosscheck == "wrk" and wrk.available():
-            crosschecked = wrk.crosscheck(
+
+        def crosscheck() -> dict[str, Any]:
+            measured = wrk.crosscheck(
                 url, key.endpoint, connections=config.users, warmup=config.warmup, duration=config.duration,
-                cpus=tuple(config.client_cpus), out_dir=out,
+                cpus=tuple(config.client_cpus), out_dir=out, server=server,
             )  # fmt: skip
             server.check_alive()
+            return measured
+
+        with_wrk = config.crosscheck == "wrk" and wrk.available() and key.target_rps is None
+        if with_wrk and key.wrk_first:
+            crosschecked = crosscheck()
+        t0, usage, latency = measure_window(server, load, config.warmup, config.duration)
+        if with_wrk and not key.wrk_first:
+            crosschecked = crosscheck()
+        server_cores = server.cores
     write_json_atomically(
         out / "measurement.json",
-        {"t0": t0, "cpu": usage.__dict__, "commands": commands},
+        {"t0": t0, "cpu": usage.__dict__, "server_cores": server_cores, "commands": commands},
     )
     client_ceiling = None
     if ceiling is not None:
         client_ceiling = ceiling["keepalive_rps" if spec.keeps_connections_alive else "new_connection_rps"]
-    scenario = figures(key, latency, usage, len(config.client_cpus), client_ceiling_rps=client_ceiling)
-    return scenario.model_copy(
-        update={"crosscheck": crosschecked, "target_rps": key.target_rps, "load_share": key.load_share}
+    scenario = figures(
+        key, latency, usage, len(config.client_cpus), server_cores=server_cores, client_ceiling_rps=client_ceiling
     )
+    return scenario.model_copy(update={"crosscheck": crosschecked})
 
 
 @contextmanager

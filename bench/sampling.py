@@ -1,14 +1,19 @@
-"""CPU time of process trees, read with psutil, to turn a measured window into CPU per request."""
+"""CPU time of process trees, read with psutil, and the hypervisor's steal time of CPUs, read from /proc/stat:
+a measured window becomes CPU per request and busy shares."""
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from pathlib import Path
 
 import psutil
 
 Tree = Callable[[], list[psutil.Process]]
+PROC_STAT = Path("/proc/stat")
+STEAL_FIELD = 8  # in a "cpuN user nice system idle iowait irq softirq steal ..." line
 
 
 def cpu_seconds(processes: list[psutil.Process]) -> float:
@@ -23,29 +28,63 @@ def cpu_seconds(processes: list[psutil.Process]) -> float:
     return total
 
 
+def steal_seconds(cpus: Collection[int]) -> float:
+    """Seconds the hypervisor has so far withheld ``cpus`` while they had work to run (0 where not known).
+
+    A virtual CPU is charged steal time only while it is runnable but not running, so a server whose CPUs
+    were stolen was not waiting for its client then."""
+    if not cpus:
+        return 0.0
+    try:
+        lines = PROC_STAT.read_text().splitlines()
+    except OSError:
+        return 0.0
+    ticks = 0
+    for line in lines:
+        name, *values = line.split()
+        if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus and len(values) >= STEAL_FIELD:
+            ticks += int(values[STEAL_FIELD - 1])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass(frozen=True)
 class CpuSnapshot:
     wall: float
     server: float | None  # None: not known (a server running elsewhere that reports no CPU)
     client: float
+    server_steal: float  # steal seconds of the server's CPUs so far
 
 
-def snapshot(server_cpu: Callable[[], float | None], client: Tree) -> CpuSnapshot:
-    return CpuSnapshot(time.time(), server_cpu(), cpu_seconds(client()))
+def snapshot(server_cpu: Callable[[], float | None], client: Tree, server_cpus: Collection[int]) -> CpuSnapshot:
+    return CpuSnapshot(time.time(), server_cpu(), cpu_seconds(client()), steal_seconds(server_cpus))
 
 
 @dataclass(frozen=True)
 class CpuUsage:
-    """CPU used over a window: seconds by the server tree and by the client, and the window's length."""
+    """CPU used over a window: seconds by the server tree and by the client, the window's length, and the
+    seconds the hypervisor stole from the server's CPUs in it."""
 
     wall_seconds: float
     server_seconds: float | None
     client_seconds: float
+    server_steal_seconds: float = 0.0
 
     @classmethod
     def between(cls, start: CpuSnapshot, end: CpuSnapshot) -> CpuUsage:
         server = None if start.server is None or end.server is None else end.server - start.server
-        return cls(end.wall - start.wall, server, end.client - start.client)
+        return cls(end.wall - start.wall, server, end.client - start.client, end.server_steal - start.server_steal)
+
+    def server_busy(self, cores: int) -> float | None:
+        """The share of the CPU time the server's ``cores`` had in the window (less what the hypervisor stole)
+        that its process tree used: 1.0 when it ran whenever it could."""
+        if self.server_seconds is None:
+            return None
+        available = self.wall_seconds * cores - self.server_steal_seconds
+        return self.server_seconds / available if available > 0 else None
+
+    def server_steal(self, cores: int) -> float:
+        """The share of the server CPUs' window the hypervisor stole."""
+        return self.server_steal_seconds / (self.wall_seconds * cores)
 
     def client_percent(self, cores: int) -> float:
         """The client's CPU as a percentage of the cores it was given (100 = all of them busy)."""

@@ -74,6 +74,8 @@ class RemoteServer:
     name: str
     url: str
     stats_url: str | None = None
+    cpus: tuple[int, ...] = ()  # not known here
+    cores: int | None = None
 
     def check_alive(self) -> None:
         """Nothing to watch from here: a server that dies shows as failed requests."""
@@ -179,6 +181,15 @@ class Server:
                 pass
             time.sleep(0.05)
         raise BenchError(f"{self.spec.name} did not answer {self.spec.url}/health within {timeout:g} s")
+
+    @property
+    def cpus(self) -> tuple[int, ...]:
+        return self.spec.cpus
+
+    @property
+    def cores(self) -> int | None:
+        """The CPUs its process tree may use: the pinned ones, else all of this machine's."""
+        return len(self.spec.cpus) or os.cpu_count()
 
     def check_alive(self) -> None:
         if self.process is not None and self.process.poll() is not None:

@@ -28,8 +28,9 @@ def sweep_plan(config: BenchConfig, closed: Sequence[Scenario], shares: Sequence
         if usable(group)
     }
     cells = [(model, workers) for model in config.model for workers in config.workers]
-    wanted = [(Variant(server, model, workers), endpoint) for endpoint in config.endpoints
-              for model, workers in cells for server in config.server_names]  # fmt: skip
+    served = [(server, close) for server in config.server_names for close in config.close_styles(server)]
+    wanted = [(Variant(server, model, workers, close), endpoint) for endpoint in config.endpoints
+              for model, workers in cells for server, close in served]  # fmt: skip
     missing = [f"{variant.server} {variant.model} {variant.workers}w {endpoint}" for variant, endpoint in wanted
                if (variant, endpoint) not in throughput]  # fmt: skip
     if missing:
@@ -39,11 +40,13 @@ def sweep_plan(config: BenchConfig, closed: Sequence[Scenario], shares: Sequence
         for endpoint in config.endpoints:
             for model, workers in cells:
                 rps = {
-                    server: throughput[(Variant(server, model, workers), endpoint)] for server in config.server_names
+                    (server, close): throughput[(Variant(server, model, workers, close), endpoint)]
+                    for server, close in served
                 }
                 for share in shares:
-                    plan += [ScenarioKey(server, endpoint, repeat, model, workers, round(share * rps[server], 1), share)
-                             for server in config.server_names]  # fmt: skip
+                    plan += [ScenarioKey(server, endpoint, repeat, model, workers, round(share * rate, 1), share, close)
+                             for (server, close), rate in rps.items()]  # fmt: skip
                 equal = round(EQUAL_LOAD_SHARE * min(rps.values()), 1)
-                plan += [ScenarioKey(server, endpoint, repeat, model, workers, equal) for server in config.server_names]
+                plan += [ScenarioKey(server, endpoint, repeat, model, workers, equal, close_style=close)
+                         for server, close in served]  # fmt: skip
     return plan

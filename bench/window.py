@@ -29,9 +29,9 @@ def measure_window(
     try:
         t0 = load.start()
         sleep_until(t0 + warmup, server.check_alive)
-        start = snapshot(server.cpu_seconds, load.tree)
+        start = snapshot(server.cpu_seconds, load.tree, server.cpus)
         sleep_until(t0 + warmup + duration, server.check_alive)
-        end = snapshot(server.cpu_seconds, load.tree)
+        end = snapshot(server.cpu_seconds, load.tree, server.cpus)
         latency = load.finish(timeout=warmup + duration + 60)
     finally:
         load.stop()

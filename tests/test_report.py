@@ -14,7 +14,7 @@ from bench.analysis import headline, verdicts
 from bench.cli import main
 from bench.report.html import build_report
 from bench.reproduce import compare, write_reproduction
-from bench.results import load_summary
+from bench.results import SCHEMA_VERSION, load_summary
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -37,7 +37,7 @@ def test_throughput_verdicts(fixture: str, expected: str, reason: str) -> None:
         assert reason in verdict["reason"]
         assert verdict["ci_low"] <= verdict["ratio"] <= verdict["ci_high"]
         assert set(verdict) == {"claim", "numerator", "denominator", "model", "workers", "endpoint", "metric", "ratio",
-                                "ci_low", "ci_high", "verdict", "reason"}  # fmt: skip
+                                "ci_low", "ci_high", "verdict", "reason", "close_style"}  # fmt: skip
         assert (verdict["numerator"], verdict["denominator"]) == ("fastapi-uvicorn", "flask-gunicorn-sync")
 
 
@@ -129,7 +129,8 @@ def test_report_cli_on_bad_folders(tmp_path: Path, capsys: pytest.CaptureFixture
     shutil.copytree(FIXTURES / "holds", tmp_path / "corrupt")
     (tmp_path / "corrupt" / "summary.json").write_text('{"schema_version": 1, "run_')
     shutil.copytree(FIXTURES / "holds", tmp_path / "other")
-    summary = (tmp_path / "other" / "summary.json").read_text().replace('"schema_version": 1', '"schema_version": 0')
+    summary = (tmp_path / "other" / "summary.json").read_text()
+    summary = summary.replace(f'"schema_version": {SCHEMA_VERSION}', '"schema_version": 0')
     (tmp_path / "other" / "summary.json").write_text(summary)
     for folder in ("missing", "corrupt", "other"):
         assert main(["report", str(tmp_path / folder), "--reports-dir", str(tmp_path / "reports")]) == 2

@@ -13,6 +13,7 @@ import pytest
 from bench.cli import main
 from bench.console import reproduction_sentence
 from bench.reproduce import compare, welch_p_value
+from bench.results import SCHEMA_VERSION
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -73,7 +74,8 @@ def test_other_schema_versions_are_refused(tmp_path: Path, capsys: pytest.Captur
     other = copy_with(tmp_path, "v99", version=99)
     assert main(["compare", str(FIXTURES / "holds"), str(other)]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [
-        f"titanic-bench: error: {other / 'summary.json'} has schema_version 99; this titanic-bench reads 1"
+        f"titanic-bench: error: {other / 'summary.json'} has schema_version 99; "
+        f"this titanic-bench reads 1 to {SCHEMA_VERSION}"
     ]
 
 

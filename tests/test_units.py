@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bench.cli import main
-from bench.config import BenchConfig, load_config, parse_cpus
+from bench.config import BenchConfig, command_for, load_config, parse_cpus
 from bench.errors import BenchError
 from bench.latency import histogram_of, merged, percentiles_ms
 from bench.results import SCHEMA_VERSION, create_run_folder, load_summary
@@ -70,9 +70,21 @@ def test_merged_histograms_equal_the_histogram_of_all_samples() -> None:
 def test_schedule_interleaves_frameworks_within_each_repeat() -> None:
     config = load_config(overrides={"frameworks": ["fastapi", "flask", "tornado"], "endpoints": ["get"], "repeats": 2})
     assert [key.id for key in schedule(config)] == [
-        "r1-get-fastapi-uvicorn-rule-w1", "r1-get-flask-gunicorn-sync-rule-w1", "r1-get-tornado-rule-w1",
-        "r2-get-fastapi-uvicorn-rule-w1", "r2-get-flask-gunicorn-sync-rule-w1", "r2-get-tornado-rule-w1",
+        "r1-get-fastapi-uvicorn-rule-w1", "r1-get-flask-gunicorn-sync-rule-w1-prompt", "r1-get-tornado-rule-w1",
+        "r2-get-fastapi-uvicorn-rule-w1", "r2-get-flask-gunicorn-sync-rule-w1-prompt", "r2-get-tornado-rule-w1",
     ]  # fmt: skip
+
+
+def test_close_styles_apply_only_where_the_server_closes_each_connection() -> None:
+    config = load_config(overrides={"frameworks": ["fastapi", "flask"], "endpoints": ["get"], "repeats": 1,
+                                    "close_style": ["prompt", "lazy"]})  # fmt: skip
+    assert [(key.server, key.close_style) for key in schedule(config)] == [
+        ("fastapi-uvicorn", None), ("flask-gunicorn-sync", "prompt"), ("flask-gunicorn-sync", "lazy"),
+    ]  # fmt: skip
+    assert "--close-style prompt,lazy" in " ".join(command_for(config))
+    with pytest.raises(BenchError, match="prompt close needs the lean user"):
+        load_config(overrides={"user_class": "fasthttp"})
+    assert load_config(overrides={"user_class": "fasthttp", "close_style": ["lazy"]}).close_style == ["lazy"]
 
 
 def test_the_full_matrix_covers_models_handlers_and_server_configs_interleaved() -> None:
@@ -109,9 +121,11 @@ def test_figures_flag_client_bound_and_invalid() -> None:
     histogram = histogram_of(np.ones(10)).encode().decode()
     latency = {"requests": 10_000, "failures": 11, "duration": 5.0, "histogram": histogram}
     usage = CpuUsage(wall_seconds=5.0, server_seconds=2.0, client_seconds=4.6)
-    scenario = figures(ScenarioKey("flask-gunicorn-sync", "get", 1), latency, usage, 1, client_ceiling_rps=2500.0)
+    key = ScenarioKey("flask-gunicorn-sync", "get", 1)
+    scenario = figures(key, latency, usage, 1, server_cores=1, client_ceiling_rps=2500.0)
     assert scenario.rps == 2000.0
     assert scenario.server_cpu_us_per_request == pytest.approx(200.0)
+    assert scenario.server_busy == pytest.approx(0.4) and scenario.under_driven  # 2 CPU-seconds in 5 s
     assert scenario.client_cpu_percent == 92.0 and scenario.client_bound
     assert not scenario.valid  # 0.11% failures
     assert scenario.client_ceiling_rps == 2500.0 and scenario.near_client_limit  # 2000 > 70% of 2500

@@ -6,6 +6,12 @@ redirects, cookie jars). This user does only what these measurements need, so on
 several times more requests, and the figures measure the server instead of the load generator.
 It reconnects whenever the server closes (gunicorn's sync worker does after every answer), and with
 ``new_connection = True`` it opens a connection per request on purpose.
+
+How it closes a connection that carries one request is a measured dimension (``--close-style``): with
+``half_close = True`` (the prompt style) it shuts its write side right after sending the request, so a
+server that waits for the client's FIN before taking the next connection (gunicorn's sync worker since
+26.0.0) is never kept waiting by the client; without it (the lazy style) it closes after reading the
+answer, as most clients do.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ class LeanHttpUser(User):
     expected_status: ClassVar[bytes] = b"200"
     expected_body_prefix: ClassVar[bytes] = b""
     new_connection: ClassVar[bool] = False
+    half_close: ClassVar[bool] = False  # one request per connection, the write side shut right after it
     # Open loop (send_on_schedule): the total arrival rate shared by schedule_users users.
     arrival_rate: ClassVar[float] = 0.0
     schedule_users: ClassVar[int] = 1
@@ -69,7 +76,10 @@ class LeanHttpUser(User):
         family, _, _, _, address = socket.getaddrinfo(url.hostname, port, type=socket.SOCK_STREAM)[0]
         self.family = family
         self.address: tuple[str, int] = (str(address[0]), int(address[1]))
-        self.request_bytes = encode_request(self.method, self.path, url.netloc, self.body, self.new_connection)
+        self.one_request_per_connection = self.new_connection or self.half_close
+        self.request_bytes = encode_request(
+            self.method, self.path, url.netloc, self.body, close=self.one_request_per_connection
+        )
         self.url = f"{self.host}{self.path}"
         self.connection: socket.socket | None = None
         self.buffer = b""
@@ -138,6 +148,8 @@ class LeanHttpUser(User):
         sent = connection.send(self.request_bytes)
         if sent < len(self.request_bytes):
             connection.sendall(self.request_bytes[sent:])
+        if self.half_close:
+            connection.shutdown(socket.SHUT_WR)
         data = self.buffer
         while (end := data.find(HEADER_END)) < 0:
             data += self.receive(connection)
@@ -154,7 +166,7 @@ class LeanHttpUser(User):
             data += self.receive(connection)
         body = data[body_start : body_start + length]
         self.buffer = data[body_start + length :]
-        if self.new_connection or b"\r\nconnection: close" in lower:
+        if self.one_request_per_connection or b"\r\nconnection: close" in lower:
             self.disconnect()
         if status != self.expected_status:
             raise ResponseError(f"status {status.decode(errors='replace')}: {body[:200]!r}")

@@ -120,6 +120,10 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument(
         "--bench-new-connection", action="store_true", help="a new connection per request", include_in_web_ui=False
     )
+    parser.add_argument(
+        "--bench-half-close", action="store_true", help="lean users: shut the write side after each request",
+        include_in_web_ui=False,
+    )  # fmt: skip
 
 
 @events.test_start.add_listener
@@ -130,6 +134,7 @@ def configure_users(environment: Environment, **_: Any) -> None:
         return
     for user_class in USER_CLASSES.values():
         user_class.new_connection = options.bench_new_connection  # type: ignore[attr-defined]
+    LeanHttpUser.half_close = options.bench_half_close
     for open_loop in (LeanGetOpenLoop, LeanPutOpenLoop):
         open_loop.arrival_rate = options.bench_arrival_rate
         open_loop.schedule_users = options.num_users or 1

@@ -44,6 +44,7 @@ class LoadSpec:
     cpus: tuple[int, ...]
     out_dir: Path
     new_connection: bool = False
+    half_close: bool = False  # lean users: the prompt close style (shut the write side after each request)
     arrival_rate: float | None = None  # open loop: requests/s in all (the lean open-loop users)
     local_workers: int = 0  # Locust's distributed mode on this host: a master and this many worker processes
     remote_workers: int = 0  # a master that waits for this many workers from other hosts (bench worker)
@@ -74,6 +75,7 @@ class LoadSpec:
             str(self.out_dir / "locust"), "--logfile", str(self.out_dir / "locust.log"),
             "--bench-latency-out", str(self.latency_file), "--bench-warmup", str(self.warmup),
             "--bench-duration", str(self.duration), *(["--bench-new-connection"] if self.new_connection else []),
+            *(["--bench-half-close"] if self.half_close else []),
             *(["--bench-arrival-rate", str(self.arrival_rate)] if self.arrival_rate else []),
             *(["--processes", str(self.local_workers)] if self.local_workers else []),
             *(["--master", "--expect-workers", str(self.remote_workers), "--master-bind-host", self.master_bind_host,

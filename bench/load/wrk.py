@@ -1,7 +1,8 @@
 """An independent cross-check: wrk drives the same server with the same connections and CPU pinning.
 
 wrk is a C load generator with its own HTTP client; where it and Locust agree, neither is measuring
-itself. Its figures come from a Lua ``done`` hook that writes JSON, never from its printed report.
+itself. The server's busy share is sampled over wrk's measured run as over Locust's window. Its figures
+come from a Lua ``done`` hook that writes JSON, never from its printed report.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 
 from bench.errors import BenchError
 from bench.load import workload
-from bench.servers import pinned
+from bench.sampling import CpuUsage, snapshot
+from bench.servers import RemoteServer, Server, pinned
 
 SCRIPT = Path(__file__).with_name("wrk_report.lua")
 
@@ -66,9 +68,23 @@ def run_wrk(spec: WrkSpec, out: Path) -> dict[str, Any]:
 
 
 def crosscheck(
-    url: str, endpoint: str, *, connections: int, warmup: float, duration: float, cpus: tuple[int, ...], out_dir: Path
+    url: str,
+    endpoint: str,
+    *,
+    connections: int,
+    warmup: float,
+    duration: float,
+    cpus: tuple[int, ...],
+    out_dir: Path,
+    server: Server | RemoteServer,
 ) -> dict[str, Any]:
-    """wrk's warm-up (discarded), then its measurement, on the server Locust has just measured."""
+    """wrk's warm-up (discarded), then its measurement, on the server process Locust measures too.
+
+    The server's busy share is sampled around the measured wrk process (its start and exit, a few
+    milliseconds, fall inside the window: the share errs low, never high)."""
     if warmup > 0:
         run_wrk(WrkSpec(url, endpoint, connections, math.ceil(warmup), cpus), out_dir / "wrk-warmup.json")
-    return run_wrk(WrkSpec(url, endpoint, connections, math.ceil(duration), cpus), out_dir / "wrk.json")
+    start = snapshot(server.cpu_seconds, list, server.cpus)
+    figures = run_wrk(WrkSpec(url, endpoint, connections, math.ceil(duration), cpus), out_dir / "wrk.json")
+    usage = CpuUsage.between(start, snapshot(server.cpu_seconds, list, server.cpus))
+    return {**figures, "server_busy": usage.server_busy(server.cores) if server.cores else None}

@@ -13,7 +13,18 @@ from bench.analysis import Comparison
 from bench.config import BenchConfig, command_for
 from bench.errors import BenchError
 from bench.report import plots
-from bench.results import Scenario, load_manifest, load_reproduction, load_summary, write_text_atomically
+from bench.results import (
+    CLIENT_BOUND_PERCENT,
+    CLOSE_STYLES,
+    MAX_FAILURE_RATIO,
+    MIN_SERVER_BUSY,
+    NEAR_CLIENT_LIMIT,
+    Scenario,
+    load_manifest,
+    load_reproduction,
+    load_summary,
+    write_text_atomically,
+)
 
 INDEX = "index.html"
 
@@ -34,17 +45,27 @@ def caveats(comparison: Comparison) -> str:
     marks = []
     if comparison.client_bound:
         marks.append("client-bound")
+    if comparison.under_driven:
+        marks.append("under-driven")
     if comparison.invalid:
         marks.append("failures")
-    if comparison.repeats < 2:
-        marks.append("under 2 repeats")
+    if comparison.repeats < analysis.MIN_VERDICT_REPEATS:
+        marks.append(f"under {analysis.MIN_VERDICT_REPEATS} repeats")
     return ", ".join(marks)
+
+
+def fmt_share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def scenario_flags(scenario: Scenario) -> str:
     if scenario.error:
         return f"not measured: {scenario.error}"
     marks = []
+    if scenario.under_driven:
+        marks.append("under-driven")
+    if scenario.wrk_under_driven:
+        marks.append("under-driven under wrk")
     if scenario.client_bound:
         marks.append("client-bound")
     elif scenario.near_client_limit:
@@ -90,14 +111,16 @@ def render(folder: Path) -> tuple[str, dict[str, str]]:
         raise BenchError(f"{folder}/manifest.json is corrupt: no valid config") from None
     scenarios = summary.scenarios
     verdicts = analysis.verdicts(scenarios)
+    effects = analysis.close_effects(scenarios)
     throughput = {v["verdict"] for v in verdicts if v["metric"] == "throughput"}
     closed, opened = analysis.closed_loop(scenarios), analysis.open_loop(scenarios)
     cells = {(v["numerator"], v["denominator"], v["model"], v["workers"]) for v in verdicts}
     condition = analysis.condition_namer(scenarios)
 
-    def pairing(numerator: str, denominator: str, model: str, workers: int) -> str:
-        """``fastapi-uvicorn / flask-gunicorn-sync``, with the model and workers where the run has several."""
-        named = condition(model, workers)
+    def pairing(numerator: str, denominator: str, model: str, workers: int, close_style: str | None) -> str:
+        """``fastapi-uvicorn / flask-gunicorn-sync``, with the model and workers where the run has several,
+        and the client's close style where a server closes each connection."""
+        named = ", ".join(filter(None, [condition(model, workers), analysis.close_name(close_style)]))
         return f"{numerator} / {denominator}" + (f" ({named})" if named else "")
 
     svgs = {}
@@ -120,6 +143,9 @@ def render(folder: Path) -> tuple[str, dict[str, str]]:
         started=manifest.get("started_utc", "?"),
         machine=f"{environment.get('cpu_model', '?')} ({environment.get('cpu_count', '?')} cores)",
         headline=analysis.headline(verdicts),
+        close_sentence=analysis.close_sentence(effects),
+        close_effects=effects,
+        close_styles=CLOSE_STYLES,
         overall=throughput.pop() if len(throughput) == 1 else "mixed",
         verdicts=verdicts,
         comparisons=analysis.comparisons(scenarios),
@@ -145,6 +171,17 @@ def render(folder: Path) -> tuple[str, dict[str, str]]:
         fmt_ratio=fmt_ratio,
         fmt_interval=fmt_interval,
         fmt_ms=fmt_ms,
+        fmt_share=fmt_share,
+        label=analysis.labeller(scenarios),
+        rules={
+            "min_repeats": analysis.MIN_VERDICT_REPEATS,
+            "min_busy": f"{MIN_SERVER_BUSY:.0%}",
+            "client_bound": f"{CLIENT_BOUND_PERCENT:.0f}%",
+            "near_limit": f"{NEAR_CLIENT_LIMIT:.0%}",
+            "failures": f"{MAX_FAILURE_RATIO:.1%}",
+            "agreement": f"{analysis.AGREEMENT:.0%}",
+            "factor": f"{analysis.CLAIM_FACTOR:g}",
+        },
         caveats=caveats,
         scenario_flags=scenario_flags,
     )

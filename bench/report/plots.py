@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
-from bench.analysis import CLAIM_FACTOR, condition_namer, groups, labeller, usable
+from bench.analysis import CLAIM_FACTOR, close_name, condition_namer, groups, labeller, usable
 from bench.latency import merged, spectrum_ms
 from bench.results import RAW, Scenario, Variant
 from bench.stats import median, median_interval
@@ -57,8 +57,21 @@ def colour(server: str) -> str:
     return FALLBACK_COLOURS[sum(map(ord, server)) % len(FALLBACK_COLOURS)]
 
 
-def servers_in(scenarios: Sequence[Scenario]) -> list[str]:
-    return list(dict.fromkeys(s.server for s in scenarios))
+Series = tuple[str, str | None]  # a server config and, where it closes each connection, the client's close style
+
+
+def series_in(scenarios: Sequence[Scenario]) -> list[Series]:
+    return list(dict.fromkeys((s.server, s.close_style) for s in scenarios))
+
+
+def series_label(scenarios: Sequence[Scenario]) -> Any:
+    """A series' legend label: the server config, and the close style where the run measured several."""
+    several = len({s.close_style for s in scenarios if s.close_style}) > 1
+    return lambda server, close: f"{server} ({close_name(close)})" if several and close else server
+
+
+def series_hatch(close_style: str | None) -> str | None:
+    return ".." if close_style == "lazy" else None
 
 
 def endpoints_in(scenarios: Sequence[Scenario]) -> list[str]:
@@ -80,8 +93,10 @@ def to_svg(figure: Figure) -> str:
 
 
 def _bars(scenarios: Sequence[Scenario], value_of: str, ylabel: str, title: str, hatch_client_bound: bool) -> Figure:
-    """Median per server config in each (model, workers, endpoint) cell, 95% interval bars, every repeat a dot."""
-    servers = servers_in(scenarios)
+    """Median per server config (and close style) in each (model, workers, endpoint) cell, 95% interval bars, every
+    repeat a dot."""
+    servers = series_in(scenarios)
+    name = series_label(scenarios)
     cells = [
         (model, workers, endpoint) for model, workers in facets_in(scenarios) for endpoint in endpoints_in(scenarios)
     ]
@@ -89,9 +104,9 @@ def _bars(scenarios: Sequence[Scenario], value_of: str, ylabel: str, title: str,
         figure, axes = plt.subplots(figsize=(max(9.0, 1.1 * len(cells) * max(len(servers), 2) / 2), 3.8))
         width = 0.8 / max(len(servers), 1)
         grouped, condition = groups(scenarios), condition_namer(scenarios)
-        for s_index, server in enumerate(servers):
+        for s_index, (server, close) in enumerate(servers):
             for c_index, (model, workers, endpoint) in enumerate(cells):
-                measured = usable(grouped.get((Variant(server, model, workers), endpoint), []))
+                measured = usable(grouped.get((Variant(server, model, workers, close), endpoint), []))
                 values = [float(getattr(s, value_of)) for s in measured if getattr(s, value_of) is not None]
                 if not values:
                     continue
@@ -99,8 +114,9 @@ def _bars(scenarios: Sequence[Scenario], value_of: str, ylabel: str, title: str,
                 middle = median(values)
                 bound = hatch_client_bound and any(s.client_bound for s in measured)
                 axes.bar(
-                    x, middle, width * 0.9, color=colour(server), alpha=0.85, hatch="//" if bound else None,
-                    edgecolor="white", label=server if c_index == 0 else None,
+                    x, middle, width * 0.9, color=colour(server), alpha=0.85,
+                    hatch="//" if bound else series_hatch(close), edgecolor="white",
+                    label=name(server, close) if c_index == 0 else None,
                 )  # fmt: skip
                 interval = median_interval(values)
                 if interval is not None:
@@ -143,7 +159,7 @@ def spectrum(folder: Path, scenarios: Sequence[Scenario]) -> Figure:
     """Latency by percentile, p50 to p99.9 on a log axis of 1/(1-p), histograms of all repeats merged;
     one panel per endpoint (and per model and worker count in a matrix), one line per server config."""
     endpoints, facets = endpoints_in(scenarios), facets_in(scenarios)
-    condition = condition_namer(scenarios)
+    condition, name = condition_namer(scenarios), series_label(scenarios)
     with styled():
         figure, axes_grid = plt.subplots(
             len(facets), len(endpoints), figsize=(9.0, 3.4 * len(facets) + 0.4), squeeze=False, sharey=True,
@@ -152,14 +168,15 @@ def spectrum(folder: Path, scenarios: Sequence[Scenario]) -> Figure:
         x = 1.0 / (1.0 - np.asarray(SPECTRUM_PERCENTILES) / 100.0)
         for row, (model, workers) in enumerate(facets):
             for axes, endpoint in zip(axes_grid[row], endpoints, strict=True):
-                for server in servers_in(scenarios):
-                    group = groups(scenarios).get((Variant(server, model, workers), endpoint), [])
+                for server, close in series_in(scenarios):
+                    group = groups(scenarios).get((Variant(server, model, workers, close), endpoint), [])
                     records = [record for s in usable(group) if (record := _raw_latency(folder, s)) is not None]
                     if not records:
                         continue
                     histogram = merged(str(record["histogram"]) for record in records)
                     axes.plot(x, spectrum_ms(histogram, SPECTRUM_PERCENTILES), marker="o", markersize=3,
-                              color=colour(server), label=server)  # fmt: skip
+                              color=colour(server), linestyle=":" if close == "lazy" else "-",
+                              label=name(server, close))  # fmt: skip
                 axes.set_xscale("log")
                 axes.set_yscale("log")
                 axes.set_xticks(x, [f"p{p:g}" for p in SPECTRUM_PERCENTILES], fontsize=8)
