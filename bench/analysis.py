@@ -152,8 +152,9 @@ class Comparison:
 
 
 def pair_label(numerator: str, denominator: str, close_style: str | None) -> str:
-    """``fastapi-uvicorn/flask-gunicorn-sync (prompt close)``: what a ratio compares, the same in every run."""
-    return f"{numerator}/{denominator}" + (f" ({close_name(close_style)})" if close_style else "")
+    """``fastapi-uvicorn/flask-gunicorn-sync (lazy close)``: what a ratio compares, the same in every run."""
+    close = close_name(close_style)
+    return f"{numerator}/{denominator}" + (f" ({close})" if close else "")
 
 
 def ratio_sides(

@@ -67,10 +67,11 @@ def series_in(scenarios: Sequence[Scenario]) -> list[Series]:
 def series_label(scenarios: Sequence[Scenario]) -> Any:
     """A series' legend label: the server config, and the close style where the run measured several."""
     several = len({s.close_style for s in scenarios if s.close_style}) > 1
-    return lambda server, close: f"{server} ({close_name(close)})" if several and close else server
+    return lambda server, close: f"{server} ({close_name(close, always=True)})" if several and close else server
 
 
 def series_hatch(close_style: str | None) -> str | None:
+    """Dots on a lazily closed client's bars: hatching (a lower bound) takes precedence."""
     return ".." if close_style == "lazy" else None
 
 
@@ -92,7 +93,7 @@ def to_svg(figure: Figure) -> str:
     return text[text.index("<svg") :]
 
 
-def _bars(scenarios: Sequence[Scenario], value_of: str, ylabel: str, title: str, hatch_client_bound: bool) -> Figure:
+def _bars(scenarios: Sequence[Scenario], value_of: str, ylabel: str, title: str, hatch_lower_bounds: bool) -> Figure:
     """Median per server config (and close style) in each (model, workers, endpoint) cell, 95% interval bars, every
     repeat a dot."""
     servers = series_in(scenarios)
@@ -112,7 +113,7 @@ def _bars(scenarios: Sequence[Scenario], value_of: str, ylabel: str, title: str,
                     continue
                 x = c_index + (s_index - (len(servers) - 1) / 2) * width
                 middle = median(values)
-                bound = hatch_client_bound and any(s.client_bound for s in measured)
+                bound = hatch_lower_bounds and any(s.client_bound or s.under_driven for s in measured)
                 axes.bar(
                     x, middle, width * 0.9, color=colour(server), alpha=0.85,
                     hatch="//" if bound else series_hatch(close), edgecolor="white",
@@ -138,13 +139,16 @@ def _bars(scenarios: Sequence[Scenario], value_of: str, ylabel: str, title: str,
 
 
 def throughput(scenarios: Sequence[Scenario]) -> Figure:
-    title = "Throughput: median of repeats (dots), 95% interval; hatched = client-bound, a lower bound"
-    return _bars(scenarios, "rps", "requests / s", title, hatch_client_bound=True)
+    title = (
+        "Throughput: median of repeats (dots), 95% interval\n"
+        "hatched = client-bound or under-driven, a lower bound; dotted = lazy close"
+    )
+    return _bars(scenarios, "rps", "requests / s", title, hatch_lower_bounds=True)
 
 
 def server_cpu(scenarios: Sequence[Scenario]) -> Figure:
     title = "Server CPU per request: median of repeats (dots), 95% interval; lower is better"
-    return _bars(scenarios, "server_cpu_us_per_request", "server CPU µs / request", title, hatch_client_bound=False)
+    return _bars(scenarios, "server_cpu_us_per_request", "server CPU µs / request", title, hatch_lower_bounds=False)
 
 
 def _raw_latency(folder: Path, scenario: Scenario) -> dict[str, object] | None:
