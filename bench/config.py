@@ -101,11 +101,11 @@ class BenchConfig(BaseModel):
 
     @field_validator("server_cpus", "client_cpus")
     @classmethod
-    def _cpus_exist(cls, cpus: list[int]) -> list[int]:
-        available = os.sched_getaffinity(0)
-        missing = sorted(set(cpus) - available)
-        if missing:
-            raise ValueError(f"CPU {missing} not available here (available: {sorted(available)})")
+    def _cpu_set(cls, cpus: list[int]) -> list[int]:
+        """Sorted, once each. Whether they exist is a question for a run about to start here
+        (``check_cpus_here``), never for a config recorded on another machine."""
+        if min(cpus) < 0:
+            raise ValueError("CPU numbers start at 0")
         return sorted(set(cpus))
 
     @field_validator("targets", "server_stats")
@@ -146,6 +146,15 @@ class BenchConfig(BaseModel):
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+def check_cpus_here(config: BenchConfig) -> None:
+    """Before a run pins anything here: every CPU it names must be available on this host."""
+    available = os.sched_getaffinity(0)
+    for flag, cpus in (("--server-cpus", config.server_cpus), ("--client-cpus", config.client_cpus)):
+        missing = sorted(set(cpus) - available)
+        if missing:
+            raise BenchError(f"CPU {missing} not available here (available: {sorted(available)}); set {flag}")
 
 
 def parse_cpus(text: str) -> list[int]:

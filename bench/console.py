@@ -21,7 +21,7 @@ from rich.table import Table
 from apps.model import MODEL_NAMES
 from bench import ceiling
 from bench.analysis import close_effects, close_name, close_sentence, headline, labeller, verdicts
-from bench.config import BenchConfig
+from bench.config import BenchConfig, check_cpus_here
 from bench.load import wrk
 from bench.report.html import build_report
 from bench.results import CLIENT_BOUND_PERCENT, MAX_FAILURE_RATIO, MIN_SERVER_BUSY, Scenario, Variant
@@ -96,7 +96,8 @@ def results_table(scenarios: list[Scenario]) -> Table:
             endpoint,
             framework,
             str(len(measured)),
-            f"{median([s.rps for s in measured]):,.0f}",
+            ("≥" if any(s.under_driven or s.client_bound for s in measured) else "")  # a lower bound
+            + f"{median([s.rps for s in measured]):,.0f}",
             f"{median([s.p99_ms for s in measured if s.p99_ms is not None]):.2f}",
             f"{median(cpu):.0f}" if cpu else "-",
             f"{median(busy):.2f}" if busy else "-",
@@ -110,6 +111,7 @@ def run_and_show(
     config: BenchConfig, plan: list[ScenarioKey], run_id: str | None, command_line: list[str], write_report: bool
 ) -> int:
     """Run ``plan`` with a progress bar, then the table, the report and its verdict; return the exit code."""
+    check_cpus_here(config)  # before anything is printed: a bad CPU list is one line
     if config.crosscheck == "wrk" and not wrk.available():
         console.print("[yellow]wrk is not installed (Debian package wrk): the cross-check is skipped[/yellow]")
     console.print(

@@ -1,4 +1,4 @@
-"""What a run ran on: machine, Python, package versions, git state. Recorded in every manifest."""
+"""What a run ran on: machine, Python, package and external tool versions, git state. Recorded in every manifest."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONSTRAINTS = PROJECT_ROOT / "constraints.txt"
-PACKAGES = (
+PACKAGES = (  # every distribution on the measured path: frameworks, servers, model libraries, load generator
     "fastapi", "starlette", "pydantic", "pydantic-core", "flask", "werkzeug", "tornado", "uvicorn", "uvloop",
-    "httptools", "gunicorn", "locust", "gevent", "geventhttpclient", "hdrhistogram", "psutil", "numpy", "scipy",
+    "httptools", "h11", "gunicorn", "uvicorn-worker", "scikit-learn", "skops", "locust", "gevent", "geventhttpclient",
+    "hdrhistogram", "psutil", "numpy", "scipy",
 )  # fmt: skip
+TOOLS = {"wrk": ["wrk", "-v"]}  # external tools and the command that prints their version
 
 
 def cpu_model() -> str:
@@ -36,6 +38,18 @@ def package_versions() -> dict[str, str | None]:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def tool_versions() -> dict[str, str | None]:
+    """The first line each external tool prints of its version (None: not installed here)."""
+    versions: dict[str, str | None] = {}
+    for name, command in TOOLS.items():
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=10, check=False)
+            versions[name] = (done.stdout or done.stderr).splitlines()[0].strip() or None
+        except (OSError, subprocess.TimeoutExpired, IndexError):
             versions[name] = None
     return versions
 
@@ -72,6 +86,7 @@ def describe() -> dict[str, Any]:
         "python": sys.version.split()[0],
         "python_implementation": platform.python_implementation(),
         "packages": package_versions(),
+        "tools": tool_versions(),
         "constraints_sha256": constraints_sha256(),
         "git": git_state(),
         "load_average_before": list(os.getloadavg()),

@@ -157,10 +157,11 @@ def environment_differences(before: dict[str, Any], after: dict[str, Any]) -> li
         old_setting, new_setting = before.get("config", {}).get(setting), after.get("config", {}).get(setting)
         if old_setting != new_setting:
             differences.append(f"{setting}: {old_setting} -> {new_setting}")
-    old_packages, new_packages = first.get("packages", {}), second.get("packages", {})
-    for package in sorted(set(old_packages) | set(new_packages)):
-        if old_packages.get(package) != new_packages.get(package):
-            differences.append(f"{package}: {old_packages.get(package)} -> {new_packages.get(package)}")
+    for block in ("packages", "tools"):
+        old_versions, new_versions = first.get(block, {}), second.get(block, {})
+        for name in sorted(set(old_versions) & set(new_versions)):  # what one side never recorded is unknown
+            if old_versions[name] != new_versions[name]:
+                differences.append(f"{name}: {old_versions.get(name)} -> {new_versions.get(name)}")
     return differences
 
 
