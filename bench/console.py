@@ -145,6 +145,7 @@ def run_and_show(
 
 def print_ceiling(config: BenchConfig, user_classes: list[str], as_json: bool) -> int:
     """Measure the client's ceiling for ``user_classes`` and print it (one JSON object with ``as_json``)."""
+    check_cpus_here(config)
     with tempfile.TemporaryDirectory(prefix="titanic-bench-ceiling-") as scratch:
         result = ceiling.measure(config, user_classes, Path(scratch))
     if as_json:

@@ -283,7 +283,7 @@ def run(
 
     ``on_scenario`` reports progress.
     """
-    check_cpus_here(config)
+    check_cpus_here(config)  # before the harness confines itself to the client CPUs
     run_id = run_id or default_run_id()
     folder = create_run_folder(config.results_dir, run_id)
     manifest: dict[str, Any] = {
