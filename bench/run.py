@@ -1,7 +1,9 @@
 """``bench run``: every scenario of the matrix, interleaved, measured, written to a results folder.
 
 A scenario: start the server (pinned), wait for /health, verify one answer, warm up (discarded),
-measure, stop the server and check no process is left, then write its raw files and figures.
+measure (the server's CPU and the hypervisor's steal of it too, for its busy share), with the wrk
+cross-check let wrk drive the same server process as well (before Locust in even repeats, after it in
+odd ones), stop the server and check no process is left, then write its raw files and figures.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from typing import Any
 
 from bench.errors import BenchError
 from bench.load import workload
-from bench.sampling import CpuUsage, snapshot
+from bench.sampling import CpuUsage, Tree, snapshot
 from bench.servers import RemoteServer, Server, pinned
 
 SCRIPT = Path(__file__).with_name("wrk_report.lua")
@@ -84,7 +84,8 @@ def crosscheck(
     milliseconds, fall inside the window: the share errs low, never high)."""
     if warmup > 0:
         run_wrk(WrkSpec(url, endpoint, connections, math.ceil(warmup), cpus), out_dir / "wrk-warmup.json")
-    start = snapshot(server.cpu_seconds, list, server.cpus)
+    no_client: Tree = list  # the server is sampled here; wrk's own CPU is not
+    start = snapshot(server.cpu_seconds, no_client, server.cpus)
     figures = run_wrk(WrkSpec(url, endpoint, connections, math.ceil(duration), cpus), out_dir / "wrk.json")
-    usage = CpuUsage.between(start, snapshot(server.cpu_seconds, list, server.cpus))
+    usage = CpuUsage.between(start, snapshot(server.cpu_seconds, no_client, server.cpus))
     return {**figures, "server_busy": usage.server_busy(server.cores) if server.cores else None}
