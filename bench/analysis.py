@@ -470,7 +470,7 @@ def agreements(scenarios: Sequence[Scenario]) -> list[Agreement]:
         ratio = ratio_of_medians([s.rps for s in both], metric_values(both, "throughput_wrk"))
         locust_busy = [s.server_busy for s in both if s.server_busy is not None]
         wrk_busy = [s.wrk_server_busy for s in both if s.wrk_server_busy is not None]
-        limited = any(s.under_driven or s.wrk_under_driven or s.client_bound or s.near_client_limit for s in both)
+        limited = any(s.lower_bound or s.wrk_under_driven or s.near_client_limit for s in both)
         found.append(
             Agreement(variant, endpoint, ratio.ratio, ratio.ci_low, ratio.ci_high,
                       median(locust_busy) if locust_busy else None, median(wrk_busy) if wrk_busy else None, limited)

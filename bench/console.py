@@ -96,8 +96,7 @@ def results_table(scenarios: list[Scenario]) -> Table:
             endpoint,
             framework,
             str(len(measured)),
-            ("≥" if any(s.under_driven or s.client_bound for s in measured) else "")  # a lower bound
-            + f"{median([s.rps for s in measured]):,.0f}",
+            ("≥" if any(s.lower_bound for s in measured) else "") + f"{median([s.rps for s in measured]):,.0f}",
             f"{median([s.p99_ms for s in measured if s.p99_ms is not None]):.2f}",
             f"{median(cpu):.0f}" if cpu else "-",
             f"{median(busy):.2f}" if busy else "-",
@@ -111,7 +110,7 @@ def run_and_show(
     config: BenchConfig, plan: list[ScenarioKey], run_id: str | None, command_line: list[str], write_report: bool
 ) -> int:
     """Run ``plan`` with a progress bar, then the table, the report and its verdict; return the exit code."""
-    check_cpus_here(config)  # before anything is printed: a bad CPU list is one line
+    check_cpus_here(config)  # before anything is printed, and before the harness confines itself to the client CPUs
     if config.crosscheck == "wrk" and not wrk.available():
         console.print("[yellow]wrk is not installed (Debian package wrk): the cross-check is skipped[/yellow]")
     console.print(

@@ -20,6 +20,7 @@ from typing import Any, Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bench.errors import BenchError
+from bench.sampling import CpuUsage
 from bench.server_configs import DEFAULT_FOR_FRAMEWORK, server_config
 
 SCHEMA_VERSION = 2  # 2: server_busy, under_driven and close_style per scenario; close_style in the config
@@ -109,6 +110,11 @@ class Scenario(BaseModel):
     @property
     def variant(self) -> Variant:
         return Variant(self.server, self.model, self.workers, self.close_style)
+
+    @property
+    def lower_bound(self) -> bool:
+        """Its throughput is a lower bound of the server's: the server idled, or the load generator saturated."""
+        return self.under_driven or self.client_bound
 
     @property
     def wrk_server_busy(self) -> float | None:
@@ -203,8 +209,8 @@ def update_summary_to_2(folder: Path, content: dict[str, Any], manifest: dict[st
         measurement = folder / RAW / str(scenario.get("id")) / "measurement.json"
         if cores and measurement.is_file():
             cpu = _read_json(measurement).get("cpu", {})
-            if cpu.get("server_seconds") is not None and cpu.get("wall_seconds"):
-                busy = cpu["server_seconds"] / (cpu["wall_seconds"] * cores)
+            if cpu.get("wall_seconds"):  # schema 1 recorded no steal: a stolen moment reads as idle
+                busy = CpuUsage(cpu["wall_seconds"], cpu.get("server_seconds"), 0.0).server_busy(cores)
         closed_loop = scenario.get("target_rps") is None
         server = scenario.get("server") or DEFAULT_FOR_FRAMEWORK.get(scenario.get("framework", ""), "")
         closes = not server_config(server).keeps_connections_alive

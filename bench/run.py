@@ -23,7 +23,7 @@ import psutil
 from bench import ceiling as client_ceiling
 from bench import environment, processes
 from bench.analysis import verdicts
-from bench.config import BenchConfig, check_cpus_here
+from bench.config import BenchConfig
 from bench.errors import BenchError
 from bench.latency import decode, percentiles_ms
 from bench.load import wrk
@@ -285,7 +285,6 @@ def run(
 
     ``on_scenario`` reports progress.
     """
-    check_cpus_here(config)  # before the harness confines itself to the client CPUs
     run_id = run_id or default_run_id()
     folder = create_run_folder(config.results_dir, run_id)
     manifest: dict[str, Any] = {

@@ -113,7 +113,7 @@ def _bars(scenarios: Sequence[Scenario], value_of: str, ylabel: str, title: str,
                     continue
                 x = c_index + (s_index - (len(servers) - 1) / 2) * width
                 middle = median(values)
-                bound = hatch_lower_bounds and any(s.client_bound or s.under_driven for s in measured)
+                bound = hatch_lower_bounds and any(s.lower_bound for s in measured)
                 axes.bar(
                     x, middle, width * 0.9, color=colour(server), alpha=0.85,
                     hatch="//" if bound else series_hatch(close), edgecolor="white",
