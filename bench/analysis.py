@@ -1,28 +1,55 @@
 """From stored scenarios to comparisons and verdicts: the ratios between frameworks and what they say
 about the claim "FastAPI is 2x faster than Flask". Pure functions of a summary; no I/O.
+
+A ratio pairs the two configs round by round (each round measures every variant once, in a random order):
+the median of the per-round ratios, with the order-statistic interval of ``bench.stats``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from bench.results import CLOSE_STYLES, MIN_SERVER_BUSY, NEAR_CLIENT_LIMIT, Scenario, Variant
+from bench import machine
+from bench.results import (
+    CLIENT_BOUND_PERCENT,
+    CLOSE_STYLES,
+    MAX_FAILURE_RATIO,
+    MIN_SERVER_BUSY,
+    NEAR_CLIENT_LIMIT,
+    CloseStyle,
+    Scenario,
+    Variant,
+    Verdict,
+    VerdictName,
+)
 from bench.server_configs import server_config
-from bench.stats import coefficient_of_variation, median, ratio_of_medians
+from bench.stats import (
+    CONFIDENCE,
+    coefficient_of_variation,
+    fewest_for_interval,
+    median,
+    paired_ratio,
+    rounds_for_precision,
+)
 
 CLAIM = "FastAPI is 2x faster than Flask"
-CLAIM_FACTOR = 2.0
+CLAIM_FACTOR = 2.0  # the claim's "about 2x": its band is CLAIM_FACTOR divided and multiplied by 1 + the margin
 CLAIM_PAIR = ("fastapi", "flask")
 PAIRS = (CLAIM_PAIR, ("tornado", "flask"), ("fastapi", "tornado"))  # app families; every config of each
 CV_WARNING = 0.05
 LOAD_WARNING = 0.5
 
-# The fewest repeats a side needs for a verdict: n values bracket the true median with probability at most
-# 1 - 2**(1 - n) (their full range), so below 6 no interval of a median can be a 95% interval.
-MIN_VERDICT_REPEATS = 6
+# The fewest rounds a verdict needs: n values bracket the true median with probability at most 1 - 2**(1 - n)
+# (their full range), so below this count no interval of a median can be a 95% interval.
+MIN_VERDICT_ROUNDS = fewest_for_interval(CONFIDENCE)
+INTERVAL_METHOD = (
+    "the median of the per-round ratios (a round measures every variant once, in a random order), with its "
+    "distribution-free 95% interval (Hettmansperger-Sheather, from order statistics: no resampling, so the "
+    "bounds do not depend on a random seed)"
+)
 AGREEMENT = 0.05  # Locust and wrk medians should agree this closely where both saturate the server
 
 UNDER_DRIVEN_REASON = (
@@ -36,7 +63,22 @@ METRIC_LABELS: dict[str, str] = {
     "cpu_efficiency": "requests per server CPU-second",
     "throughput_wrk": "requests per second, driven by wrk",
 }
-Verdict = Literal["holds", "refuted", "inconclusive"]
+DIRECTIONS = {"slower": "slower than claimed", "faster": "faster than claimed"}
+
+
+def claim_band(margin: float) -> tuple[float, float]:
+    """The ratios "about 2x" covers: 2x divided and multiplied by 1 + ``margin`` (10%: 1.82-2.20)."""
+    return CLAIM_FACTOR / (1 + margin), CLAIM_FACTOR * (1 + margin)
+
+
+def claim_rule(margin: float) -> str:
+    """The verdict's rule in words, for every page and summary that states it."""
+    low, high = claim_band(margin)
+    return (
+        f"holds when the 95% interval of the ratio lies within {low:.2f}-{high:.2f}x ({CLAIM_FACTOR:g}x divided "
+        f"or multiplied by {1 + margin:g}), is refuted when it lies wholly outside that band, and is "
+        "inconclusive otherwise"
+    )
 
 
 def closed_loop(scenarios: Sequence[Scenario]) -> list[Scenario]:
@@ -95,13 +137,26 @@ def labeller(scenarios: Sequence[Scenario]) -> Callable[[Variant], str]:
     )  # fmt: skip
 
 
-def metric_values(scenarios: Sequence[Scenario], metric: Metric) -> list[float]:
-    measured = usable(scenarios)
+def metric_value(scenario: Scenario, metric: Metric) -> float | None:
     if metric == "throughput":
-        return [s.rps for s in measured]
+        return scenario.rps
     if metric == "throughput_wrk":
-        return [float(s.crosscheck["rps"]) for s in measured if s.crosscheck]
-    return [1e6 / s.server_cpu_us_per_request for s in measured if s.server_cpu_us_per_request]
+        return float(scenario.crosscheck["rps"]) if scenario.crosscheck and scenario.crosscheck.get("rps") else None
+    return 1e6 / scenario.server_cpu_us_per_request if scenario.server_cpu_us_per_request else None
+
+
+def metric_values(scenarios: Sequence[Scenario], metric: Metric) -> list[float]:
+    return [value for s in usable(scenarios) if (value := metric_value(s, metric)) is not None]
+
+
+def paired_values(
+    top: Sequence[Scenario], bottom: Sequence[Scenario], metric: Metric
+) -> tuple[list[float], list[float]]:
+    """The two sides' values in the rounds that measured both, in round order."""
+    first = {s.repeat: value for s in usable(top) if (value := metric_value(s, metric)) is not None}
+    second = {s.repeat: value for s in usable(bottom) if (value := metric_value(s, metric)) is not None}
+    rounds = sorted(first.keys() & second.keys())
+    return [first[r] for r in rounds], [second[r] for r in rounds]
 
 
 @dataclass(frozen=True)
@@ -115,19 +170,27 @@ class Comparison:
     workers: int
     endpoint: str
     metric: Metric
-    ratio: float | None
+    ratio: float | None  # the median of the per-round ratios
     ci_low: float | None
     ci_high: float | None
-    repeats: int
+    rounds: int  # rounds that measured both sides
+    log_spread: float | None  # standard deviation of the per-round log ratios
     client_bound: bool
     under_driven: bool  # a throughput figure behind it came from a server that was not kept busy
     invalid: bool
-    numerator_close: str | None = None  # the client's close style, on a side whose server closes connections
-    denominator_close: str | None = None
+    numerator_close: CloseStyle | None = None  # the client's close style, on a side whose server closes connections
+    denominator_close: CloseStyle | None = None
 
     @property
-    def close_style(self) -> str | None:
+    def close_style(self) -> CloseStyle | None:
         return self.numerator_close or self.denominator_close
+
+    @property
+    def half_width(self) -> float | None:
+        """Half the interval's width as a share of the ratio: its precision."""
+        if self.ratio is None or self.ci_low is None or self.ci_high is None:
+            return None
+        return (self.ci_high - self.ci_low) / 2 / self.ratio
 
     @property
     def label(self) -> str:
@@ -170,15 +233,7 @@ def compare(
 ) -> Comparison:
     top, bottom = ratio_sides(scenarios, numerator, denominator, endpoint)
     behind = [*top, *bottom]
-    top_values, bottom_values = metric_values(top, metric), metric_values(bottom, metric)
-    point: float | None = None
-    low: float | None = None
-    high: float | None = None
-    if top_values and bottom_values and min(len(top_values), len(bottom_values)) >= MIN_VERDICT_REPEATS:
-        ratio = ratio_of_medians(top_values, bottom_values)
-        point, low, high = ratio.ratio, ratio.ci_low, ratio.ci_high
-    elif top_values and bottom_values:  # too few repeats: the ratio, but no interval is claimed
-        point = median(top_values) / median(bottom_values)
+    ratio = paired_ratio(*paired_values(top, bottom, metric))
     idle = {"throughput": [s.under_driven for s in behind], "throughput_wrk": [s.wrk_under_driven for s in behind]}
     return Comparison(
         numerator=numerator.server,
@@ -187,10 +242,11 @@ def compare(
         workers=numerator.workers,
         endpoint=endpoint,
         metric=metric,
-        ratio=point,
-        ci_low=low,
-        ci_high=high,
-        repeats=min(len(top_values), len(bottom_values)),
+        ratio=ratio.ratio if ratio else None,
+        ci_low=ratio.ci_low if ratio else None,
+        ci_high=ratio.ci_high if ratio else None,
+        rounds=ratio.rounds if ratio else 0,
+        log_spread=ratio.log_spread if ratio else None,
         client_bound=any(s.client_bound for s in behind),
         under_driven=any(idle.get(metric, [])),
         invalid=any(not s.valid for s in behind),
@@ -225,83 +281,128 @@ def comparisons(scenarios: Sequence[Scenario]) -> list[Comparison]:
     ]
 
 
-def judge(comparison: Comparison, factor: float = CLAIM_FACTOR) -> tuple[Verdict, str]:
-    """The claim's verdict on one comparison, and why, in words."""
+Direction = Literal["slower", "faster"]
+
+
+def judge(comparison: Comparison, margin: float) -> tuple[VerdictName, Direction | None, str]:
+    """The claim's verdict on one comparison, the direction of a refutation, and why, in words."""
     if comparison.ratio is None:
-        return "inconclusive", "no usable measurements on one side"
+        return "inconclusive", None, "no usable measurements on one side"
     if comparison.invalid:
-        return "inconclusive", "a scenario behind it had more than 0.1% failures or failed to run"
-    if comparison.repeats < MIN_VERDICT_REPEATS or comparison.ci_low is None or comparison.ci_high is None:
         return (
-            "inconclusive",
-            f"{comparison.repeats} repeat(s): a 95% interval of a median needs at least {MIN_VERDICT_REPEATS}",
-        )
+            "inconclusive", None,
+            f"a scenario behind it had more than {MAX_FAILURE_RATIO:.1%} failures or failed to run",
+        )  # fmt: skip
+    if comparison.ci_low is None or comparison.ci_high is None:
+        return (
+            "inconclusive", None,
+            f"{comparison.rounds} round(s): a 95% interval of a median needs at least {MIN_VERDICT_ROUNDS}",
+        )  # fmt: skip
     if comparison.metric == "throughput" and comparison.client_bound:
         return (
-            "inconclusive",
+            "inconclusive", None,
             "the load generator saturated its CPU, so throughput is the client's limit, not the server's",
-        )
+        )  # fmt: skip
     if comparison.under_driven:
-        return "inconclusive", UNDER_DRIVEN_REASON
+        return "inconclusive", None, UNDER_DRIVEN_REASON
+    low, high = claim_band(margin)
     interval = f"the 95% interval {comparison.ci_low:.2f}-{comparison.ci_high:.2f}"
-    if comparison.ci_low >= factor:
-        return "holds", f"{interval} lies at or above {factor:g}"
-    if comparison.ci_high < factor:
-        return "refuted", f"{interval} lies below {factor:g}"
-    return "inconclusive", f"{interval} contains {factor:g}"
+    band = f"the band {low:.2f}-{high:.2f}"
+    if low <= comparison.ci_low and comparison.ci_high <= high:
+        return "holds", None, f"{interval} lies within {band}"
+    if comparison.ci_high < low:
+        return "refuted", "slower", f"{interval} lies below {band}: {DIRECTIONS['slower']}"
+    if comparison.ci_low > high:
+        return "refuted", "faster", f"{interval} lies above {band}: {DIRECTIONS['faster']}"
+    return "inconclusive", None, f"{interval} reaches outside {band} without lying wholly outside it"
 
 
-def verdicts(scenarios: Sequence[Scenario]) -> list[dict[str, Any]]:
-    """The claim's verdict per endpoint and metric, as stored in summary.json. It judges the servers' capacity,
-    so a lazily closing client counts only where no prompt one was measured (results made before the close
-    style was a setting); otherwise its effect is shown beside the verdict (``close_effects``)."""
+def claim_comparisons(scenarios: Sequence[Scenario]) -> list[Comparison]:
+    """The comparisons the claim is judged on: FastAPI against Flask configs, with the servers' capacity
+    measured, so a lazily closing client counts only where no prompt one was measured (results made before
+    the close style was a setting); otherwise its effect is shown beside the verdict (``close_effects``)."""
     claimed = [c for c in comparisons(scenarios) if (family_of(c.numerator), family_of(c.denominator)) == CLAIM_PAIR]
     prompt = {c.cell for c in claimed if c.close_style == "prompt"}
+    return [c for c in claimed if not (c.close_style == "lazy" and c.cell in prompt)]
+
+
+def verdicts(scenarios: Sequence[Scenario], margin: float) -> list[Verdict]:
+    """The claim's verdict per comparison it is judged on, as stored in summary.json."""
+    low, high = claim_band(margin)
     result = []
-    for comparison in claimed:
-        if comparison.close_style == "lazy" and comparison.cell in prompt:
-            continue
-        verdict, reason = judge(comparison)
+    for comparison in claim_comparisons(scenarios):
+        verdict, direction, reason = judge(comparison, margin)
         result.append(
-            {
-                "claim": CLAIM,
-                "numerator": comparison.numerator,
-                "denominator": comparison.denominator,
-                "model": comparison.model,
-                "workers": comparison.workers,
-                "endpoint": comparison.endpoint,
-                "metric": comparison.metric,
-                "ratio": comparison.ratio,
-                "ci_low": comparison.ci_low,
-                "ci_high": comparison.ci_high,
-                "verdict": verdict,
-                "reason": reason,
-                "close_style": comparison.close_style,
-            }
-        )
+            Verdict(
+                claim=CLAIM, numerator=comparison.numerator, denominator=comparison.denominator,
+                model=comparison.model, workers=comparison.workers, endpoint=comparison.endpoint,
+                metric=comparison.metric, ratio=comparison.ratio, ci_low=comparison.ci_low,
+                ci_high=comparison.ci_high, rounds=comparison.rounds, verdict=verdict, direction=direction,
+                reason=reason, close_style=comparison.close_style, band_low=low, band_high=high,
+                rule=claim_rule(margin),
+            )
+        )  # fmt: skip
     return result
 
 
-def headline(verdict_list: Sequence[dict[str, Any]]) -> str:
+def headline_comparisons(scenarios: Sequence[Scenario]) -> list[Comparison]:
+    """The ratios the headline states: the claim's throughput comparisons."""
+    return [c for c in claim_comparisons(scenarios) if c.metric == "throughput"]
+
+
+def precision_reached(scenarios: Sequence[Scenario]) -> float | None:
+    """The widest half-width (a share of the ratio) among the headline ratios; None while any has no interval."""
+    widths = [c.half_width for c in headline_comparisons(scenarios)]
+    if not widths or any(width is None for width in widths):
+        return None
+    return max(width for width in widths if width is not None)
+
+
+TARGET_PRECISION = 0.05  # the precision a noisy machine's warning counts rounds for (as --precision 5%)
+
+
+def rounds_for_target(scenarios: Sequence[Scenario], precision: float = TARGET_PRECISION) -> int | None:
+    """The rounds the headline ratios would need for a 95% half-width of ``precision``, from their per-round
+    spread in this run (None: no headline ratio with a spread)."""
+    spreads = [c.log_spread for c in headline_comparisons(scenarios) if c.log_spread]
+    return max(rounds_for_precision(spread, precision) for spread in spreads) if spreads else None
+
+
+def verdict_label(verdict: Verdict) -> str:
+    return pair_label(verdict.numerator, verdict.denominator, verdict.close_style)
+
+
+def verdict_key(verdict: Verdict) -> tuple[str, str, int, str, str]:
+    """What identifies a verdict across runs (as ``Comparison.key``)."""
+    return verdict_label(verdict), verdict.model, verdict.workers, verdict.endpoint, verdict.metric
+
+
+def outcome_phrase(verdict: VerdictName | Literal["mixed"], directions: set[str | None]) -> str:
+    """``is refuted (slower than claimed)``: an overall outcome in words."""
+    phrase = VERDICT_PHRASES[verdict]
+    named = sorted(DIRECTIONS[d] for d in directions if d)
+    return f"{phrase} ({' and '.join(named)})" if verdict == "refuted" and named else phrase
+
+
+def headline(verdict_list: Sequence[Verdict]) -> str:
     """One sentence for a data scientist: the throughput verdict, the figures, and what limits them."""
-    throughput = [v for v in verdict_list if v["metric"] == "throughput"]
-    if len({(v["numerator"], v["denominator"], v["model"], v["workers"]) for v in throughput}) > 1:
+    throughput = [v for v in verdict_list if v.metric == "throughput"]
+    if len({(v.numerator, v.denominator, v.model, v.workers) for v in throughput}) > 1:
         return conditions(throughput)
     if not throughput:
         return (
             f'The claim "{CLAIM}" is not tested by this run: it has no closed-loop (saturation) results of both '
             "FastAPI and Flask; an open-loop run compares latency at set rates instead (below)."
         )
-    outcomes = {v["verdict"] for v in throughput}
-    overall = outcomes.pop() if len(outcomes) == 1 else "mixed"
+    overall = overall_verdict(throughput)
     sentence = (
-        f'"{CLAIM}" {VERDICT_PHRASES[overall]} here: FastAPI served '
+        f'"{CLAIM}" {outcome_phrase(overall, {v.direction for v in throughput})} here: FastAPI served '
         f"{' and '.join(figure(v) for v in throughput)} requests per second as Flask"
     )
-    reasons = sorted({v["reason"] for v in throughput if v["verdict"] == "inconclusive"})
+    reasons = sorted({v.reason for v in throughput if v.verdict == "inconclusive"})
     if reasons:
         sentence += f" (inconclusive because {'; '.join(reasons)})"
-    cpu = [v for v in verdict_list if v["metric"] == "cpu_efficiency" and v["ratio"] is not None]
+    cpu = [v for v in verdict_list if v.metric == "cpu_efficiency" and v.ratio is not None]
     if cpu:
         sentence += (
             "; per server CPU-second, which the load generator cannot limit, FastAPI answered "
@@ -310,30 +411,30 @@ def headline(verdict_list: Sequence[dict[str, Any]]) -> str:
     return sentence + "." + driver_sentence(verdict_list)
 
 
-def overall_verdict(verdict_list: Sequence[dict[str, Any]]) -> str:
-    outcomes = {v["verdict"] for v in verdict_list}
+def overall_verdict(verdict_list: Sequence[Verdict]) -> VerdictName | Literal["mixed"]:
+    outcomes = {v.verdict for v in verdict_list}
     return outcomes.pop() if len(outcomes) == 1 else "mixed"
 
 
-def driver_sentence(verdict_list: Sequence[dict[str, Any]]) -> str:
+def driver_sentence(verdict_list: Sequence[Verdict]) -> str:
     """wrk's verdict beside Locust's, and a plain statement when the two drivers do not say the same."""
-    locust = [v for v in verdict_list if v["metric"] == "throughput"]
-    driven = [v for v in verdict_list if v["metric"] == "throughput_wrk"]
-    if not driven or len({(v["numerator"], v["denominator"], v["model"], v["workers"]) for v in locust}) > 1:
+    locust = [v for v in verdict_list if v.metric == "throughput"]
+    driven = [v for v in verdict_list if v.metric == "throughput_wrk"]
+    if not driven or len({(v.numerator, v.denominator, v.model, v.workers) for v in locust}) > 1:
         return ""
     said = overall_verdict(driven)
     sentence = (
         f" Driven by wrk instead of Locust, FastAPI served {' and '.join(figure(v) for v in driven)} requests per "
-        f"second as Flask: the claim {VERDICT_PHRASES[said]}"
+        f"second as Flask: the claim {outcome_phrase(said, {v.direction for v in driven})}"
     )
-    reasons = sorted({v["reason"] for v in driven if v["verdict"] == "inconclusive"})
+    reasons = sorted({v.reason for v in driven if v.verdict == "inconclusive"})
     if reasons:
         sentence += f" (inconclusive because {'; '.join(reasons)})"
     differing = [
-        f"{v['endpoint'].upper()}: Locust {v['verdict']}, wrk {w['verdict']}"
+        f"{v.endpoint.upper()}: Locust {v.verdict}, wrk {w.verdict}"
         for v in locust
         for w in driven
-        if v["endpoint"] == w["endpoint"] and v["verdict"] != w["verdict"]
+        if v.endpoint == w.endpoint and v.verdict != w.verdict
     ]
     if differing:
         sentence += f". The two load generators do not agree on the verdict ({'; '.join(differing)})"
@@ -395,29 +496,29 @@ def close_sentence(effects: Sequence[CloseEffect]) -> str:
     return f"With a client that closes lazily ({CLOSE_STYLES['lazy'].removeprefix('the client ')}): {'; '.join(parts)}."
 
 
-def figure(verdict: dict[str, Any]) -> str:
+def figure(verdict: Verdict) -> str:
     """``2.04x (95% CI 1.58-2.83) as many GET``."""
-    endpoint = verdict["endpoint"].upper()
-    if verdict["ratio"] is None:
+    endpoint = verdict.endpoint.upper()
+    if verdict.ratio is None:
         return f"an unknown multiple of the {endpoint}"
-    interval = f" (95% CI {verdict['ci_low']:.2f}-{verdict['ci_high']:.2f})" if verdict["ci_low"] is not None else ""
-    return f"{verdict['ratio']:.2f}x{interval} as many {endpoint}"
+    interval = f" (95% CI {verdict.ci_low:.2f}-{verdict.ci_high:.2f})" if verdict.ci_low is not None else ""
+    return f"{verdict.ratio:.2f}x{interval} as many {endpoint}"
 
 
-def conditions(throughput: Sequence[dict[str, Any]]) -> str:
+def conditions(throughput: Sequence[Verdict]) -> str:
     """Over a matrix, per model cost: in how many (pairing of server configs, endpoint) cells the claim holds,
     the spread of the ratios, and which FastAPI configs it holds or fails for against every Flask config."""
-    by_model: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_model: dict[str, list[Verdict]] = defaultdict(list)
     for verdict in throughput:
-        by_model[verdict["model"]].append(verdict)
+        by_model[verdict.model].append(verdict)
     sentences = []
     for model, cells in by_model.items():
-        ratios = [v["ratio"] for v in cells if v["ratio"] is not None]
-        counts = {outcome: sum(v["verdict"] == outcome for v in cells) for outcome in ("holds", "refuted")}
+        ratios = [v.ratio for v in cells if v.ratio is not None]
+        counts = {outcome: sum(v.verdict == outcome for v in cells) for outcome in ("holds", "refuted")}
         spread = f" (FastAPI/Flask {min(ratios):.2f}-{max(ratios):.2f}x)" if ratios else ""
         outcomes: dict[str, set[str]] = defaultdict(set)
         for verdict in cells:
-            outcomes[verdict["numerator"]].add(verdict["verdict"])
+            outcomes[verdict.numerator].add(verdict.verdict)
         always = {name for name, seen in outcomes.items() if seen == {"holds"}}
         never = {name for name, seen in outcomes.items() if seen == {"refuted"}}
         where = f"; it holds in every cell of {' and '.join(sorted(always))}" if always else ""
@@ -440,8 +541,8 @@ VERDICT_PHRASES = {
 
 @dataclass(frozen=True)
 class Agreement:
-    """Locust against wrk on one variant and endpoint: the ratio of their median throughputs over the repeats
-    (each server process measured by both), with its interval, and each driver's median server busy share."""
+    """Locust against wrk on one variant and endpoint: the median over the repeats of Locust's throughput over
+    wrk's on the same server process, with its interval, and each driver's median server busy share."""
 
     variant: Variant
     endpoint: str
@@ -467,7 +568,9 @@ def agreements(scenarios: Sequence[Scenario]) -> list[Agreement]:
         both = [s for s in usable(group) if s.crosscheck and s.crosscheck.get("rps")]
         if not both:
             continue
-        ratio = ratio_of_medians([s.rps for s in both], metric_values(both, "throughput_wrk"))
+        ratio = paired_ratio([s.rps for s in both], metric_values(both, "throughput_wrk"))  # the same processes
+        if ratio is None:
+            continue
         locust_busy = [s.server_busy for s in both if s.server_busy is not None]
         wrk_busy = [s.wrk_server_busy for s in both if s.wrk_server_busy is not None]
         limited = any(s.lower_bound or s.wrk_under_driven or s.near_client_limit for s in both)
@@ -484,7 +587,8 @@ def warnings(scenarios: Sequence[Scenario], manifest: dict[str, Any]) -> list[st
     bound = [s.id for s in scenarios if s.client_bound]
     if bound:
         found.append(
-            f"{len(bound)} scenario(s) were client-bound (Locust at >= 90% CPU): their throughput is a lower bound "
+            f"{len(bound)} scenario(s) were client-bound (Locust at >= {CLIENT_BOUND_PERCENT:.0f}% CPU): their "
+            "throughput is a lower bound "
             f"of the server's: {', '.join(bound)}"
         )
     idle = [f"{s.id} ({s.server_busy:.0%})" for s in scenarios if s.under_driven and s.server_busy is not None]
@@ -506,7 +610,10 @@ def warnings(scenarios: Sequence[Scenario], manifest: dict[str, Any]) -> list[st
     for (variant, endpoint), group in groups(closed_loop(scenarios)).items():
         cv = coefficient_of_variation([s.rps for s in usable(group)])
         if cv is not None and cv > CV_WARNING:
-            found.append(f"{label(variant)} {endpoint.upper()}: throughput varied by {cv:.1%} between repeats (> 5%)")
+            found.append(
+                f"{label(variant)} {endpoint.upper()}: throughput varied by {cv:.1%} between repeats "
+                f"(> {CV_WARNING:.0%})"
+            )
     near = [s.id for s in scenarios if s.near_client_limit and not s.client_bound]
     if near:
         found.append(
@@ -521,12 +628,26 @@ def warnings(scenarios: Sequence[Scenario], manifest: dict[str, Any]) -> list[st
             f"busy and neither was near its limit: {listed}"
         )
     repeats = min((len(usable(group)) for group in groups(closed_loop(scenarios)).values()), default=0)
-    if 0 < repeats < MIN_VERDICT_REPEATS:
+    if 0 < repeats < MIN_VERDICT_ROUNDS:
         found.append(
-            f"only {repeats} repeat(s) per scenario: too few for a 95% interval of a median, so no verdict here "
-            f"is more than inconclusive (verdicts from so few repeats flipped between runs); use "
-            f"{MIN_VERDICT_REPEATS} or more repeats (the default is 20)"
+            f"only {repeats} round(s): too few for a 95% interval of a median, so no verdict here is more than "
+            f"inconclusive (verdicts from so few rounds flipped between runs); use {MIN_VERDICT_ROUNDS} or more "
+            "repeats"
         )
+    return found + machine_warnings(scenarios, manifest, repeats)
+
+
+def machine_warnings(scenarios: Sequence[Scenario], manifest: dict[str, Any], rounds: int) -> list[str]:
+    """The machine's noise and load, and the tree's state, as the manifest recorded them."""
+    found = []
+    steadiness = machine.recorded(manifest)
+    if steadiness is not None and steadiness.noisy:
+        needed = rounds_for_target(scenarios)
+        found.append(
+            f"a noisy machine: {steadiness.why_noisy()}"
+            + (f"; a {TARGET_PRECISION:.0%} precision on the headline ratio needs about {needed} rounds here (this "
+               f"run has {rounds}; --precision {TARGET_PRECISION:.0%} adds them)" if needed else "")
+        )  # fmt: skip
     environment = manifest.get("environment", {})
     load = (environment.get("load_average_before") or [0.0])[0]
     if load > LOAD_WARNING:
@@ -534,7 +655,3 @@ def warnings(scenarios: Sequence[Scenario], manifest: dict[str, Any]) -> list[st
     if environment.get("git", {}).get("dirty"):
         found.append("the git tree had uncommitted changes: the code measured is not exactly a commit")
     return found
-
-
-def comparison_dict(comparison: Comparison) -> dict[str, Any]:
-    return {**asdict(comparison), "label": comparison.label}

@@ -4,28 +4,65 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from apps.model import DEFAULT_MODEL, MODEL_NAMES
-from bench.config import FRAMEWORKS, parse_cpus
-from bench.errors import BenchError
+from bench.config import DEFAULTS_PATH, FRAMEWORKS, parse_cpus, read_defaults
+from bench.errors import BUG, INTERRUPTED, OK, PROGRAM, RUN_FAILED, USAGE, BenchError
+from bench.reproduce import DEFAULT_TOLERANCE, EXIT_CODES, OUTCOME_RULES
 from bench.server_configs import APP_SERVERS
+
+EXIT_CODE_HELP = "\n".join(
+    [
+        "exit codes:",
+        f"  {OK}    success (compare, reproduce: {OUTCOME_RULES['reproduced']})",
+        f"  {EXIT_CODES['changed']}    compare, reproduce: {OUTCOME_RULES['changed']}",
+        f"  {USAGE}    a bad flag, setting or input file: nothing was run",
+        f"  {EXIT_CODES['undetermined']}    compare, reproduce: {OUTCOME_RULES['undetermined']}",
+        f"  {RUN_FAILED}    a run could not complete (a server died, a scenario failed): marked incomplete",
+        f"  {BUG}   a bug in titanic-bench (the traceback is printed)",
+        f"  {INTERRUPTED}  interrupted (Ctrl-C, SIGTERM): marked incomplete",
+    ]
+)
 
 
 class OneLineParser(argparse.ArgumentParser):
     """argparse that reports a bad flag in one line (no usage dump) and exits 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(USAGE, f"{self.prog}: error: {message}\n")
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help that states each flag's default: its own, or the setting's value in bench/defaults.toml."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return f"{text} (default: {action.default})"
+
+
+def program_version() -> str:
+    try:
+        return version("titanic-bench")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="titanic-bench", description="Benchmark FastAPI, Flask and Tornado serving one model.")
-    verbs = parser.add_subparsers(dest="verb", required=True, parser_class=OneLineParser)
+    parser = OneLineParser(
+        prog=PROGRAM, description="Benchmark FastAPI, Flask and Tornado serving one model.", epilog=EXIT_CODE_HELP,
+        formatter_class=HelpFormatter,
+    )  # fmt: skip
+    parser.add_argument("--version", action="version", version=f"%(prog)s (titanic-bench) {program_version()}")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=OneLineParser)
 
-    serve = verbs.add_parser("serve", help="run one app under its production server")
+    serve = add_verb(verbs, "serve", help="run one app under its production server")
     serve.add_argument("server", choices=(*FRAMEWORKS, *APP_SERVERS), help="a framework or a named server config")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (0: a free one; default 8000)")
@@ -35,15 +72,34 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--worker-class", choices=("sync", "gthread"), help="flask: flask-gunicorn-sync or -gthread")
     serve.add_argument("--stats-port", type=int, help="also answer GET /stats there: the server's CPU seconds")
 
-    verbs.add_parser("list", help="the named server configs and models")
+    add_verb(verbs, "list", help="the named server configs and models")
     add_worker_parser(verbs)
     add_run_parser(verbs)
     add_analysis_parsers(verbs)
     return parser
 
 
+def add_verb(verbs: Any, name: str, **settings: Any) -> argparse.ArgumentParser:
+    """A verb's parser, whose help states the exit codes and each flag's default."""
+    parser: argparse.ArgumentParser = verbs.add_parser(
+        name, formatter_class=HelpFormatter, epilog=EXIT_CODE_HELP, **settings
+    )
+    return parser
+
+
+def state_defaults(parser: argparse.ArgumentParser) -> None:
+    """Append to each flag that sets a ``bench/defaults.toml`` setting the value that file gives it (the flag's
+    own default stays None, so a --config file can still set it)."""
+    defaults = read_defaults()
+    for action in parser._actions:
+        value = defaults.get(action.dest)
+        if value is not None and action.help and "default" not in action.help:
+            shown = ",".join(map(str, value)) if isinstance(value, list) else value
+            action.help += f" (default: {shown or 'none'}, from {DEFAULTS_PATH.name})"
+
+
 def add_worker_parser(verbs: Any) -> None:
-    worker = verbs.add_parser("worker", help="join runs driven from another host as a Locust worker")
+    worker = add_verb(verbs, "worker", help="join runs driven from another host as a Locust worker")
     worker.add_argument("--master", required=True, help="host of the machine running `bench run --remote-workers`")
     worker.add_argument("--master-port", type=int, default=5557, help="the master's port (default 5557)")
     worker.add_argument("--cpus", type=parse_cpus, default=None, help="pin to CPUs, e.g. 0-3")
@@ -52,10 +108,12 @@ def add_worker_parser(verbs: Any) -> None:
 
 def add_run_parser(verbs: Any) -> None:
 
-    run = verbs.add_parser("run", help="benchmark the apps and write a results folder")
+    run = add_verb(verbs, "run", help="benchmark the apps and write a results folder")
     run.add_argument("--config", type=Path, help="TOML file overriding bench/defaults.toml")
     add_phase_flags(run, "scenario")
-    run.add_argument("--frameworks", type=names, help="comma-separated, e.g. fastapi,flask (default configs)")
+    run.add_argument(
+        "--frameworks", type=names, help="comma-separated, e.g. fastapi,flask; each under its usual server config"
+    )
     run.add_argument("--servers", type=names, help="named server configs (bench list); overrides --frameworks")
     run.add_argument("--endpoints", type=names, help="comma-separated: get,put")
     run.add_argument("--model", type=names, help=f"comma-separated, from {', '.join(MODEL_NAMES)}")
@@ -63,11 +121,20 @@ def add_run_parser(verbs: Any) -> None:
     run.add_argument("--matrix", choices=("default", "full"), help="full: models x handlers x server configs")
     run.add_argument("--users", type=int, help="concurrent Locust users")
     add_cpu_flags(run, "server")
-    run.add_argument("--user-class", choices=USER_CLASSES, help="Locust user: lean (default) or fasthttp")
+    run.add_argument("--user-class", choices=USER_CLASSES, help="Locust user: lean or fasthttp")
     run.add_argument(
-        "--close-style", type=names, help="where a server closes each connection: prompt (default), lazy, or both"
+        "--close-style",
+        type=names,
+        help="where a server closes each connection, the client closes: prompt, lazy or both",
     )
     run.add_argument("--crosscheck", choices=("none", "wrk"), help="also drive each scenario with wrk")
+    run.add_argument(
+        "--claim-margin",
+        type=share,
+        help='"about 2x": the verdict holds when the interval lies within 2x / and x (1 + this)',
+    )
+    run.add_argument("--order-seed", type=int, help="seed of the rounds' random order (default: drawn, recorded)")
+    add_precision_flags(run)
     run.add_argument("--arrival-rate", type=float, help="open loop: requests/s, the same for every framework")
     run.add_argument("--locust-workers", type=int, help="Locust worker processes on the client CPUs (default: one)")
     run.add_argument("--remote-workers", type=int, help="Locust workers joining from other hosts (bench worker)")
@@ -88,16 +155,37 @@ def add_run_parser(verbs: Any) -> None:
         help="a target's `bench serve --stats-port` URL, for its CPU per request (repeatable)",
     )
     add_output_flags(run)
+    state_defaults(run)
+
+
+def add_precision_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--precision",
+        type=share,
+        help="add rounds until each headline ratio's 95%% half-width is at most this, e.g. 5%%",
+    )
+    parser.add_argument("--max-minutes", type=float, help="with --precision: add no round after this many minutes")
+
+
+def share(text: str) -> float:
+    """``5%`` or ``0.05``."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a share such as 5% or 0.05, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a share between 0 and 100%, got {text!r}")
+    return value
 
 
 def add_analysis_parsers(verbs: Any) -> None:
-    sweep = verbs.add_parser("sweep", help="open-loop latency against offered load, from a closed-loop run")
+    sweep = add_verb(verbs, "sweep", help="open-loop latency against offered load, from a closed-loop run")
     sweep.add_argument("closed_run", type=Path, help="results/<run-id> of a closed-loop run: its config and rps")
     sweep.add_argument("--shares", type=names, default=None, help="shares of each framework's rps (0.1,...,0.9)")
     add_phase_flags(sweep, "rate")
     add_output_flags(sweep)
 
-    ceiling = verbs.add_parser("ceiling", help="measure the load generator's own limit against a null server")
+    ceiling = add_verb(verbs, "ceiling", help="measure the load generator's own limit against a null server")
     ceiling.add_argument("--json", action="store_true", help="print one JSON object")
     ceiling.add_argument("--user-class", type=names, dest="user_classes", default=list(USER_CLASSES), help="a,b")
     ceiling.add_argument("--config", type=Path, help="TOML file overriding bench/defaults.toml")
@@ -105,26 +193,35 @@ def add_analysis_parsers(verbs: Any) -> None:
     ceiling.add_argument("--duration", type=float, dest="ceiling_duration", help="seconds measured per mode")
     add_cpu_flags(ceiling, "null server")
 
-    compare = verbs.add_parser("compare", help="compare two results folders without running anything")
+    compare = add_verb(verbs, "compare", help="compare two results folders without running anything")
     compare.add_argument("before", type=Path, help="results/<run-id>")
     compare.add_argument("after", type=Path, help="results/<run-id>")
-    compare.add_argument("--tolerance", type=float, default=0.10, help="largest ratio move that still agrees")
+    compare.add_argument("--tolerance", type=share, default=DEFAULT_TOLERANCE, help="the equivalence margin of a ratio")
+    compare.add_argument("--json", action="store_true", help="print the comparison as one JSON object")
 
-    reproduce = verbs.add_parser("reproduce", help="re-run a results folder's recorded config and compare")
+    reproduce = add_verb(verbs, "reproduce", help="re-run a results folder's recorded config and compare")
     reproduce.add_argument("folder", type=Path, help="results/<run-id> to reproduce")
-    reproduce.add_argument("--tolerance", type=float, default=0.10, help="largest ratio move that still agrees")
+    reproduce.add_argument(
+        "--tolerance", type=share, default=DEFAULT_TOLERANCE, help="the equivalence margin of a ratio"
+    )
+    reproduce.add_argument("--json", action="store_true", help="print the comparison as one JSON object")
+    add_precision_flags(reproduce)
     add_output_flags(reproduce)
+    state_defaults(reproduce)
 
-    report = verbs.add_parser("report", help="write the HTML report of a results folder")
+    report = add_verb(verbs, "report", help="write the HTML report of a results folder")
     report.add_argument("folder", type=Path, help="results/<run-id>")
-    report.add_argument("--reports-dir", type=Path, default=Path("reports"), help="default reports/")
+    report.add_argument("--reports-dir", type=Path, default=Path("reports"), help="where reports go")
+    report.add_argument(
+        "--recompute", action="store_true", help="re-judge the verdicts with today's rules (the page says so)"
+    )
 
 
 def add_phase_flags(parser: argparse.ArgumentParser, unit: str) -> None:
-    parser.add_argument("--quick", action="store_true", help="short phases, 2 repeats (run: about 2.5 min here)")
+    parser.add_argument("--quick", action="store_true", help="short phases, 2 rounds (run: about 2.5 min here)")
     parser.add_argument("--duration", type=float, help=f"seconds measured per {unit}")
     parser.add_argument("--warmup", type=float, help=f"seconds of discarded warm-up per {unit}")
-    parser.add_argument("--repeats", type=int, help=f"repeats of each {unit}, interleaved")
+    parser.add_argument("--repeats", type=int, help=f"rounds: each runs every {unit} once, in a random order")
 
 
 def add_cpu_flags(parser: argparse.ArgumentParser, server: str) -> None:
@@ -166,7 +263,7 @@ USER_CLASSES = ("lean", "fasthttp")
 
 def reproduce_benchmark(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from bench.config import validate_config
-    from bench.console import console, print_comparison, run_and_show
+    from bench.console import console, run_and_show
     from bench.report.html import build_report
     from bench.reproduce import compare, installed_version_differences, recorded_config, write_reproduction
     from bench.results import load_summary
@@ -175,20 +272,32 @@ def reproduce_benchmark(args: argparse.Namespace, argv: Sequence[str]) -> int:
     original = load_summary(args.folder)
     if any(s.target_rps is not None for s in original.scenarios):
         raise BenchError(f"{args.folder} is an open-loop sweep; reproduce re-runs closed-loop `bench run` results")
-    config = validate_config({**recorded_config(args.folder).to_json_dict(), **config_overrides(args)})
+    # The recorded config, its round order seed included, so the same rounds run in the same order.
+    config = validate_config(
+        {**recorded_config(args.folder).to_json_dict(), **config_overrides(args)}
+    ).with_order_seed()
     for difference in installed_version_differences(args.folder):
         console.print(f"[yellow]warning[/yellow]: {difference}")
     run_id = args.run_id or f"{original.run_id}-repro-{default_run_id()}"
-    code = run_and_show(config, schedule(config), run_id, ["python", "-m", "bench", *argv], write_report=False)
-    if code != 0:
+    code = run_and_show(config, schedule(config), run_id, [*PROGRAM.split(), *argv], write_report=False)
+    if code != OK:
         return code
     folder = config.results_dir / run_id
     comparison = compare(args.folder, folder, args.tolerance)
     write_reproduction(folder, comparison)
-    print_comparison(comparison)
+    show_comparison(comparison, args.json)
     if not args.no_report:
-        print(build_report(folder, config.reports_dir))
-    return 0 if comparison["reproduced"] else 1
+        print(build_report(folder, config.reports_dir), file=sys.stderr if args.json else sys.stdout)
+    return comparison.exit_code
+
+
+def show_comparison(comparison: Any, as_json: bool) -> None:
+    from bench.console import print_comparison
+
+    if as_json:
+        print(comparison.model_dump_json(indent=2))
+    else:
+        print_comparison(comparison)
 
 
 def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -214,8 +323,8 @@ def run_benchmark(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from bench.console import run_and_show
     from bench.run import schedule
 
-    config = load_config(args.config, args.quick, config_overrides(args))
-    return run_and_show(config, schedule(config), args.run_id, ["python", "-m", "bench", *argv], not args.no_report)
+    config = load_config(args.config, args.quick, config_overrides(args)).with_order_seed()
+    return run_and_show(config, schedule(config), args.run_id, [*PROGRAM.split(), *argv], not args.no_report)
 
 
 def sweep_benchmark(args: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -237,7 +346,7 @@ def sweep_benchmark(args: argparse.Namespace, argv: Sequence[str]) -> int:
     except ValueError:
         raise BenchError(f"bad --shares {','.join(args.shares)}: expected numbers such as 0.1,0.5,0.9") from None
     plan = sweep_plan(config, closed.scenarios, shares)
-    return run_and_show(config, plan, args.run_id, ["python", "-m", "bench", *argv], not args.no_report)
+    return run_and_show(config, plan, args.run_id, [*PROGRAM.split(), *argv], not args.no_report)
 
 
 def run_verb(args: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -264,30 +373,37 @@ def run_verb(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.verb == "ceiling":
         return client_ceiling(args)
     if args.verb == "compare":
-        from bench.console import print_comparison
         from bench.reproduce import compare
 
         comparison = compare(args.before, args.after, args.tolerance)
-        print_comparison(comparison)
-        return 0 if comparison["reproduced"] else 1
+        show_comparison(comparison, args.json)
+        return comparison.exit_code
     if args.verb == "reproduce":
         return reproduce_benchmark(args, argv)
     if args.verb == "report":
         from bench.report.html import build_report
 
-        print(build_report(args.folder, args.reports_dir))
-        return 0
+        print(build_report(args.folder, args.reports_dir, args.recompute))
+        return OK
     raise AssertionError(f"unhandled verb {args.verb}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
     try:
-        args = build_parser().parse_args(argv)
+        args = parser.parse_args(argv)
+        if args.verb is None:  # bare: what it can do
+            parser.print_help()
+            return OK
         return run_verb(args, argv)
     except BenchError as error:
-        print(f"titanic-bench: error: {error}", file=sys.stderr)
-        return 2
+        print(f"{PROGRAM}: error: {error}", file=sys.stderr)
+        return error.exit_code
     except KeyboardInterrupt:
-        print("titanic-bench: interrupted", file=sys.stderr)
-        return 130
+        print(f"{PROGRAM}: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except Exception:  # a traceback is a bug: say so, show it, and keep its exit code apart from every outcome
+        traceback.print_exc()
+        print(f"{PROGRAM}: this is a bug in titanic-bench; please report it with the traceback above", file=sys.stderr)
+        return BUG

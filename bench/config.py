@@ -8,6 +8,7 @@ effective ``BenchConfig``.
 from __future__ import annotations
 
 import os
+import secrets
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -24,6 +25,7 @@ FRAMEWORKS = ("fastapi", "flask", "tornado")
 ENDPOINTS = ("get", "put")
 
 Endpoint = Literal["get", "put"]
+ADDED_IN_3 = ("claim_margin", "max_minutes")  # settings results of schema 1 and 2 did not record
 
 
 class BenchConfig(BaseModel):
@@ -62,6 +64,19 @@ class BenchConfig(BaseModel):
     ceiling_duration: float = Field(gt=0)
     results_dir: Path
     reports_dir: Path
+    claim_margin: float = Field(gt=0, lt=1)  # "about 2x": the band analysis.claim_band draws around it
+    order_seed: int | None = Field(default=None, ge=0)  # the rounds' random order; None: drawn as a run starts
+    precision: float | None = Field(default=None, gt=0, lt=1)  # add rounds until headline half-widths are this
+    max_minutes: float = Field(gt=0)  # with precision: add no round after this long
+
+    @model_validator(mode="before")
+    @classmethod
+    def _settings_added_later(cls, data: Any) -> Any:
+        """A config recorded before a setting existed takes today's default for it."""
+        if isinstance(data, dict) and any(name not in data for name in ADDED_IN_3):
+            defaults = _read_toml(DEFAULTS_PATH)
+            return {**{name: defaults[name] for name in ADDED_IN_3}, **data}
+        return data
 
     @field_validator("model", "workers", "close_style", mode="before")
     @classmethod
@@ -147,6 +162,12 @@ class BenchConfig(BaseModel):
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
+    def with_order_seed(self) -> BenchConfig:
+        """This config with its round order's seed drawn, if none was set, so the manifest records it."""
+        if self.order_seed is not None:
+            return self
+        return self.model_copy(update={"order_seed": secrets.randbelow(2**32)})
+
 
 def check_cpus_here(config: BenchConfig) -> None:
     """Before a run pins anything here: every CPU it names must be available on this host."""
@@ -177,6 +198,13 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise BenchError(f"config file not found: {path}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise BenchError(f"config file {path} is not valid TOML: {error}") from None
+
+
+def read_defaults() -> dict[str, Any]:
+    """The base settings of ``defaults.toml`` (without its presets)."""
+    settings = _read_toml(DEFAULTS_PATH)
+    settings.pop("quick"), settings.pop("full")
+    return settings
 
 
 def quick_settings() -> dict[str, Any]:
@@ -219,8 +247,10 @@ def command_for(config: BenchConfig) -> list[str]:
     values = {**config.to_json_dict(), "servers": config.server_names}
     command = ["python", "-m", "bench", "run"]
     for name in ("servers", "endpoints", "model", "workers", "close_style", "users", "duration", "warmup", "repeats",
-                 "server_cpus", "client_cpus"):  # fmt: skip
+                 "server_cpus", "client_cpus", "claim_margin", "order_seed"):  # fmt: skip
         value = values[name]
+        if value is None:
+            continue
         text = (
             ",".join(map(str, value))
             if isinstance(value, list)

@@ -5,7 +5,6 @@ No figures are computed here beyond grouping and medians of the stored scenarios
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 from collections import defaultdict
@@ -20,11 +19,22 @@ from rich.table import Table
 
 from apps.model import MODEL_NAMES
 from bench import ceiling
-from bench.analysis import close_effects, close_name, close_sentence, headline, labeller, verdicts
+from bench.analysis import close_effects, close_name, close_sentence, headline, headline_comparisons, labeller
 from bench.config import BenchConfig, check_cpus_here
+from bench.errors import INTERRUPTED, OK, RUN_FAILED
 from bench.load import wrk
 from bench.report.html import build_report
-from bench.results import CLIENT_BOUND_PERCENT, MAX_FAILURE_RATIO, MIN_SERVER_BUSY, Scenario, Variant
+from bench.reproduce import OUTCOME_RULES, Reproduction
+from bench.results import (
+    CLIENT_BOUND_PERCENT,
+    MAX_FAILURE_RATIO,
+    MIN_SERVER_BUSY,
+    SUMMARY,
+    Scenario,
+    Variant,
+    load_manifest,
+    load_summary,
+)
 from bench.run import ScenarioKey, estimated_seconds, run
 from bench.server_configs import APP_SERVERS, SERVER_CONFIGS
 from bench.stats import median
@@ -42,17 +52,33 @@ def progress_bar(total: int) -> Iterator[Progress]:
 
 
 def report_progress(progress: Progress) -> Callable[[int, int, ScenarioKey, Scenario | None], None]:
+    """Advance the bar; after each round, show the headline ratio's current interval beside it."""
     task = progress.task_ids[0]
+    measured: list[Scenario] = []
+    standing = [""]
 
     def on_scenario(done: int, total: int, key: ScenarioKey, scenario: Scenario | None) -> None:
         if scenario is None:
-            progress.update(task, completed=done, description=f"{key.id:<22}")
-        else:
-            progress.update(task, completed=done)
-            if scenario.error:
-                progress.console.print(f"[red]{key.id} failed:[/red] {scenario.error}")
+            progress.update(task, total=total, completed=done, description=f"{key.id:<22}{standing[0]}")
+            return
+        measured.append(scenario)
+        progress.update(task, completed=done)
+        if scenario.error:
+            progress.console.print(f"[red]{key.id} failed:[/red] {scenario.error}")
+        standing[0] = interval_standing(measured)
 
     return on_scenario
+
+
+def interval_standing(scenarios: list[Scenario]) -> str:
+    """`` FastAPI/Flask GET 1.74x (1.41-1.97)``: the headline ratios so far, with their intervals once known."""
+    parts = []
+    for comparison in headline_comparisons(scenarios):
+        if comparison.ratio is None:
+            continue
+        interval = f" ({comparison.ci_low:.2f}-{comparison.ci_high:.2f})" if comparison.ci_low is not None else ""
+        parts.append(f"{comparison.endpoint.upper()} {comparison.ratio:.2f}x{interval}")
+    return f"  FastAPI/Flask {', '.join(parts)}" if parts else ""
 
 
 def flags(scenarios: list[Scenario]) -> str:
@@ -113,10 +139,16 @@ def run_and_show(
     check_cpus_here(config)  # before anything is printed, and before the harness confines itself to the client CPUs
     if config.crosscheck == "wrk" and not wrk.available():
         console.print("[yellow]wrk is not installed (Debian package wrk): the cross-check is skipped[/yellow]")
+    until = (
+        f", then more rounds until each headline ratio's 95% half-width is at most {config.precision:.0%} (or "
+        f"{config.max_minutes:g} minutes)"
+        if config.precision
+        else ""
+    )
     console.print(
         f"{len(plan)} scenarios ({', '.join(config.server_names)} x {', '.join(config.endpoints)} x model "
         f"{', '.join(config.model)} x {', '.join(map(str, config.workers))} worker(s) x {config.repeats} "
-        f"repeats), {config.warmup:g} s warm-up + {config.duration:g} s each: about "
+        f"rounds{until}), {config.warmup:g} s warm-up + {config.duration:g} s each: about "
         f"{estimated_seconds(config, len(plan)) / 60:.1f} minutes. "
         f"Server on CPU {config.server_cpus}, Locust on {config.client_cpus}; where the server closes each "
         f"connection the client closes {' and '.join(config.close_style)}."
@@ -124,22 +156,38 @@ def run_and_show(
     with progress_bar(len(plan)) as progress:
         outcome = run(config, run_id, command_line, report_progress(progress), plan)
     console.print(results_table(outcome.scenarios))
-    print(outcome.folder)
-    if outcome.complete and write_report:
-        page = build_report(outcome.folder, config.reports_dir)
-        console.print(" ".join(filter(None, [headline(verdicts(outcome.scenarios)),
+    summary = load_summary(outcome.folder, require_complete=False)
+    if summary.complete:
+        console.print(" ".join(filter(None, [headline(summary.verdicts),
                                             close_sentence(close_effects(outcome.scenarios))])))  # fmt: skip
-        print(page)
+    precision = load_manifest(outcome.folder).get("precision")
+    if precision:
+        console.print(precision_sentence(precision))
+    print(outcome.folder / SUMMARY)
+    if summary.complete and write_report:
+        print(build_report(outcome.folder, config.reports_dir))
     if outcome.interrupted:
         console.print("[red]interrupted[/red]: the results folder is marked incomplete")
-        return 130
-    if not outcome.complete:
+        return INTERRUPTED
+    if not summary.complete:
         for scenario in outcome.scenarios:
             if scenario.error:
                 console.print(f"[red]{scenario.id}[/red]: {scenario.error}", soft_wrap=True)
         console.print("[red]some scenarios failed[/red]: the results folder is marked incomplete")
-        return 1
-    return 0
+        return RUN_FAILED
+    return OK
+
+
+def precision_sentence(precision: dict[str, Any]) -> str:
+    """Why a precision run stopped, and the precision it reached."""
+    reached = precision.get("reached")
+    figure = f"{reached:.1%}" if reached is not None else "no interval yet"
+    if precision.get("stopped") == "precise":
+        return f"precise: after {precision['rounds']} rounds every headline ratio's 95% half-width is {figure} or less"
+    return (
+        f"[yellow]out of time[/yellow] after {precision['rounds']} rounds ({precision['max_minutes']:g} minutes): the "
+        f"widest headline half-width is {figure}, short of {precision['target']:.0%}"
+    )
 
 
 def print_ceiling(config: BenchConfig, user_classes: list[str], as_json: bool) -> int:
@@ -148,92 +196,89 @@ def print_ceiling(config: BenchConfig, user_classes: list[str], as_json: bool) -
     with tempfile.TemporaryDirectory(prefix="titanic-bench-ceiling-") as scratch:
         result = ceiling.measure(config, user_classes, Path(scratch))
     if as_json:
-        print(json.dumps(result))
-        return 0
+        print(result.model_dump_json())
+        return OK
     print(
         f"client ceiling on CPU {config.client_cpus} against the null server on CPU {config.server_cpus}, "
         f"{config.users} users, {config.ceiling_duration:g} s per mode:"
     )
     for user_class in user_classes:
-        row = result[user_class]
+        row = result.user_classes[user_class]
         print(
-            f"  {user_class:<9} keep-alive {row['keepalive_rps']:>9,.0f} rps "
-            f"({row['keepalive_client_cpu_percent']:.0f}% CPU)   new connection per request "
-            f"{row['new_connection_rps']:>9,.0f} rps ({row['new_connection_client_cpu_percent']:.0f}% CPU)"
+            f"  {user_class:<9} keep-alive {row.keepalive_rps:>9,.0f} rps "
+            f"({row.keepalive_client_cpu_percent:.0f}% CPU)   new connection per request "
+            f"{row.new_connection_rps:>9,.0f} rps ({row.new_connection_client_cpu_percent:.0f}% CPU)"
         )
-    return 0
+    return OK
 
 
-def print_comparison(comparison: dict[str, Any]) -> None:
+def print_comparison(comparison: Reproduction) -> None:
     """Environment first, then verdicts, ratios and per-framework changes, then the conclusion."""
-    console.print(f"[bold]{comparison['before']}[/bold] -> [bold]{comparison['after']}[/bold]")
-    differences = comparison["environment_differences"]
+    console.print(f"[bold]{comparison.before}[/bold] -> [bold]{comparison.after}[/bold]")
+    differences = comparison.environment_differences
     console.print("environment: " + ("the same" if not differences else f"{len(differences)} difference(s)"))
     for difference in differences:
         console.print(f"  {difference}")
-    verdict_table = Table(title="verdicts on the claim")
+    verdict_table = Table(title="verdicts on the claim (both runs judged by today's rules)")
     for column in ("pairing", "model", "workers", "endpoint", "measured as", "before", "after", ""):
         verdict_table.add_column(column)
-    for pair in comparison["verdicts"]:
-        verdict_table.add_row(pair["label"], pair["model"], str(pair["workers"]), pair["endpoint"], pair["metric"],
-                              str(pair["before"]), str(pair["after"]),
-                              "same" if pair["agrees"] else "[red]differs[/red]")  # fmt: skip
+    for pair in comparison.verdicts:
+        verdict_table.add_row(pair.label, pair.model, str(pair.workers), pair.endpoint, pair.metric,
+                              str(pair.before), str(pair.after), decision_mark(pair.decision))  # fmt: skip
     console.print(verdict_table)
-    ratio_table = Table(title=f"ratios (tolerance {comparison['tolerance']:.0%})")
-    for column in ("ratio", "model", "workers", "endpoint", "measured as", "before", "after", "moved", "95% CI", ""):
+    ratio_table = Table(
+        title=f"ratios: equivalent when the move's 90% interval lies within ±{comparison.tolerance:.0%}; changed "
+        f"when its 95% interval excludes no change and it moved more than {comparison.tolerance:.0%}"
+    )
+    for column in ("ratio", "model", "workers", "endpoint", "measured as", "before", "after", "moved", "90% CI",
+                   "95% CI", ""):  # fmt: skip
         ratio_table.add_column(column)
-    for move in comparison["ratios"]:
+    for move in comparison.ratios:
         ratio_table.add_row(
-            move["label"], move["model"], str(move["workers"]), move["endpoint"], move["metric"],
-            fmt(move["before"], "{:.2f}x"),
-            fmt(move["after"], "{:.2f}x"), fmt(move["moved"], "{:+.1%}"), move_interval(move),
-            move_flag(move),
+            move.label, move.model, str(move.workers), move.endpoint, move.metric, fmt(move.before, "{:.2f}x"),
+            fmt(move.after, "{:.2f}x"), fmt(move.moved, "{:+.1%}"), move_interval(move.low90, move.high90),
+            move_interval(move.low95, move.high95),
+            decision_mark(move.decision) + (f" ({move.rounds_needed} rounds would tell)" if move.rounds_needed else ""),
         )  # fmt: skip
     console.print(ratio_table)
     change_table = Table(title="per server config (Welch t-test over repeats, p < 0.05 = significant)")
     for column in ("server", "model", "workers", "endpoint", "figure", "before", "after", "change", "p", ""):
         change_table.add_column(column)
-    for change in comparison["figures"]:
+    for change in comparison.figures:
         change_table.add_row(
-            " ".join(filter(None, [change["server"], close_name(change.get("close_style"))])), change["model"],
-            str(change["workers"]), change["endpoint"], change["figure"],
-            fmt(change["before"], "{:,.2f}"), fmt(change["after"], "{:,.2f}"), fmt(change["change"], "{:+.1%}"),
-            fmt(change["p_value"], "{:.3f}"),
-            "significant" if change["significant"] else "",
+            " ".join(filter(None, [change.server, close_name(change.close_style)])), change.model,
+            str(change.workers), change.endpoint, change.figure,
+            fmt(change.before, "{:,.2f}"), fmt(change.after, "{:,.2f}"), fmt(change.change, "{:+.1%}"),
+            fmt(change.p_value, "{:.3f}"),
+            "significant" if change.significant else "",
         )  # fmt: skip
     console.print(change_table)
     console.print(reproduction_sentence(comparison))
 
 
-def reproduction_sentence(comparison: dict[str, Any]) -> str:
-    """The conclusion: reproduced or not, and if not, whether the runs' own noise can explain the moves."""
-    if comparison["reproduced"]:
-        return "[green]reproduced[/green]: every verdict agrees and every ratio moved less than the tolerance"
-    differing = sum(not pair["agrees"] for pair in comparison["verdicts"])
-    moved = [move for move in comparison["ratios"] if not move["within_tolerance"]]
-    noise = sum(not move["beyond_noise"] for move in moved)
-    sentence = (
-        f"[red]not reproduced[/red]: {differing} verdict(s) differ, {len(moved)} ratio(s) moved by "
-        f"{comparison['tolerance']:.0%} or more"
-    )
-    if noise:
-        sentence += (
-            f"; {noise} of those moves lie within the runs' own noise (their 95% interval includes no change): "
-            "more repeats would tell"
-        )
-    return sentence
+def decision_mark(decision: str) -> str:
+    return {"equivalent": "same", "changed": "[red]changed[/red]", "undetermined": "[yellow]undetermined[/yellow]"}[
+        decision
+    ]
 
 
-def move_flag(move: dict[str, Any]) -> str:
-    if move["within_tolerance"]:
-        return "ok"
-    return "[red]moved[/red]" if move["beyond_noise"] else "[red]moved[/red] (within noise)"
+def reproduction_sentence(comparison: Reproduction) -> str:
+    """The conclusion, with its exit code's meaning and, if undetermined, the rounds that would decide."""
+    colour = {"reproduced": "green", "changed": "red", "undetermined": "yellow"}[comparison.outcome]
+    sentence = f"[{colour}]{comparison.outcome}[/{colour}]: {OUTCOME_RULES[comparison.outcome]}"
+    changed = [m.label + " " + m.endpoint.upper() for m in comparison.ratios if m.decision == "changed"]
+    changed += [f"verdict {p.label} {p.endpoint.upper()}" for p in comparison.verdicts if p.decision == "changed"]
+    if changed:
+        sentence += f" ({', '.join(changed)})"
+    if comparison.outcome == "undetermined" and comparison.rounds_needed:
+        sentence += f"; about {comparison.rounds_needed} rounds per run would decide every ratio"
+    return sentence + f" (exit {comparison.exit_code})"
 
 
-def move_interval(move: dict[str, Any]) -> str:
-    if move["moved_low"] is None or move["moved_high"] is None:
+def move_interval(low: float | None, high: float | None) -> str:
+    if low is None or high is None:
         return "-"
-    return f"{move['moved_low']:+.0%} to {move['moved_high']:+.0%}"
+    return f"{low:+.0%} to {high:+.0%}"
 
 
 def print_server_configs() -> None:

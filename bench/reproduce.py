@@ -1,35 +1,56 @@
 """``bench compare`` and ``bench reproduce``: do two results folders say the same thing?
 
-Compare reads result folders only. Per variant (server config, model, workers) and endpoint it reports
-the change in median rps, p99 and server CPU per request, with a Welch t-test over the repeats (as pyperf
-does); per ratio between server configs, how far it moved, with a bootstrap interval of the move over both runs'
-repeats (does the runs' own noise explain it?); per verdict, whether it is the same; and first,
-what differs in the environment. Reproduce re-runs a folder's recorded configuration, then compares.
+Compare reads result folders only. First, what differs in the environment. Per ratio between server configs
+(each run's per-round log ratios), a decision (TOST, as in bioequivalence):
+
+- **equivalent**: the 90% interval of the move lies within the tolerance (a factor 1 + tolerance either way);
+- **changed**: the 95% interval excludes no change and the move is larger than the tolerance;
+- **undetermined**: neither, with the rounds per run that would decide it, from the runs' own spread.
+
+The move is the Hodges-Lehmann shift between the two runs' per-round log ratios, its intervals the
+Mann-Whitney ones (``bench.stats``). Per verdict on the claim (both runs judged by today's rules, with the
+first run's claim margin): holds against refuted is a change; to or from inconclusive is undetermined.
+Per variant and endpoint, the change in median rps, p99 and server CPU per request, with a Welch t-test
+over the repeats (as pyperf does). Reproduce re-runs a folder's recorded configuration, then compares.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 from scipy import stats
 
 from bench import analysis, environment
 from bench.config import BenchConfig
 from bench.errors import BenchError
 from bench.results import REPRODUCTION, Scenario, load_manifest, load_summary, write_json_atomically
-from bench.stats import median, ratio_change
+from bench.stats import CONFIDENCE, log_ratios, median, rounds_for_shift, shift_interval
 
 SIGNIFICANCE = 0.05
 DEFAULT_TOLERANCE = 0.10
+EQUIVALENCE_CONFIDENCE = 0.90  # two one-sided tests at 5% each
 MEASUREMENT_SETTINGS = ("close_style", "user_class", "users")  # settings that change what a figure measures
 FIGURES = {"rps": "rps", "p99_ms": "p99 ms", "server_cpu_us_per_request": "server CPU µs/req"}
 
+Decision = Literal["equivalent", "changed", "undetermined"]
+Outcome = Literal["reproduced", "changed", "undetermined"]
+EXIT_CODES: dict[Outcome, int] = {"reproduced": 0, "changed": 1, "undetermined": 3}
+OUTCOME_RULES: dict[Outcome, str] = {
+    "reproduced": "every ratio equivalent and no verdict changed",
+    "changed": "a ratio or a verdict changed",
+    "undetermined": "nothing changed, but the runs cannot confirm every ratio equivalent",
+}
 
-@dataclass(frozen=True)
-class Change:
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Change(Record):
     """One figure of one variant and endpoint, before and after."""
 
     server: str
@@ -45,8 +66,9 @@ class Change:
     significant: bool
 
 
-@dataclass(frozen=True)
-class RatioMove:
+class RatioMove(Record):
+    """How far one ratio moved between two runs, and the decision on it."""
+
     label: str
     model: str
     workers: int
@@ -54,21 +76,16 @@ class RatioMove:
     metric: str
     before: float | None
     after: float | None
-    moved: float | None  # after / before - 1
-    moved_low: float | None  # 95% bootstrap interval of ``moved``, resampling both runs' repeats
-    moved_high: float | None
-    within_tolerance: bool
-
-    @property
-    def beyond_noise(self) -> bool:
-        """The move's interval excludes no change: the runs' own repeat-to-repeat spread does not explain it."""
-        if self.moved_low is None or self.moved_high is None:
-            return False
-        return self.moved_low > 0 or self.moved_high < 0
+    moved: float | None  # after / before - 1, from the Hodges-Lehmann shift of the per-round log ratios
+    low90: float | None  # the move's 90% interval (equivalence)
+    high90: float | None
+    low95: float | None  # the move's 95% interval (change)
+    high95: float | None
+    decision: Decision
+    rounds_needed: int | None = None  # undetermined: rounds per run that would decide it
 
 
-@dataclass(frozen=True)
-class VerdictPair:
+class VerdictPair(Record):
     label: str
     model: str
     workers: int
@@ -78,8 +95,35 @@ class VerdictPair:
     after: str | None
 
     @property
-    def agrees(self) -> bool:
-        return self.before == self.after
+    def decision(self) -> Decision:
+        """holds against refuted is a change; to or from inconclusive (or a missing side) is undetermined."""
+        if self.before == self.after:
+            return "equivalent"
+        if {self.before, self.after} == {"holds", "refuted"}:
+            return "changed"
+        return "undetermined"
+
+
+class Reproduction(Record):
+    """The comparison of two results folders, as ``reproduction.json`` stores it."""
+
+    before: str
+    after: str
+    tolerance: float
+    outcome: Outcome
+    environment_differences: list[str]
+    verdicts: list[VerdictPair]
+    ratios: list[RatioMove]
+    figures: list[Change]
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.outcome]
+
+    @property
+    def rounds_needed(self) -> int | None:
+        """The most rounds per run any undetermined ratio needs to be decided."""
+        return max((m.rounds_needed for m in self.ratios if m.rounds_needed), default=None)
 
 
 def welch_p_value(before: list[float], after: list[float]) -> float | None:
@@ -101,9 +145,42 @@ def figure_changes(before: list[Scenario], after: list[Scenario]) -> list[Change
             first, second = (median(a) if a else None), (median(b) if b else None)
             change = second / first - 1 if first and second is not None else None
             p_value = welch_p_value(a, b)
-            significant = p_value is not None and p_value < SIGNIFICANCE
-            changes.append(Change(*key[0], key[1], figure, first, second, change, p_value, significant))
+            variant, endpoint = key
+            changes.append(
+                Change(server=variant.server, model=variant.model, workers=variant.workers,
+                       close_style=variant.close_style, endpoint=endpoint, figure=figure, before=first, after=second,
+                       change=change, p_value=p_value, significant=p_value is not None and p_value < SIGNIFICANCE)
+            )  # fmt: skip
     return changes
+
+
+def decide(before: list[float], after: list[float], tolerance: float) -> tuple[Decision, int | None, dict[str, Any]]:
+    """TOST on two runs' per-round log ratios: the decision, the rounds per run that would settle an
+    undetermined one, and the move with its intervals (as after / before - 1)."""
+    equivalence = shift_interval(before, after, EQUIVALENCE_CONFIDENCE)
+    change = shift_interval(before, after, CONFIDENCE)
+    if equivalence is None or change is None:
+        return "undetermined", None, {"moved": None, "low90": None, "high90": None, "low95": None, "high95": None}
+    bound = math.log1p(tolerance)
+    moves = {
+        "moved": math.expm1(change.shift),
+        "low90": math.expm1(equivalence.low),
+        "high90": math.expm1(equivalence.high),
+        "low95": math.expm1(change.low),
+        "high95": math.expm1(change.high),
+    }
+    if -bound <= equivalence.low and equivalence.high <= bound:
+        return "equivalent", None, moves
+    if (change.low > 0 or change.high < 0) and abs(change.shift) > bound:
+        return "changed", None, moves
+    spread = math.sqrt((np.var(before, ddof=1) + np.var(after, ddof=1)) / 2)
+    if spread == 0:
+        return "undetermined", None, moves
+    if abs(change.shift) < bound:  # to show equivalence, the 90% interval must fit in what the move leaves
+        needed = rounds_for_shift(spread, bound - abs(change.shift), EQUIVALENCE_CONFIDENCE)
+    else:  # to show a change, the 95% interval must exclude no change
+        needed = rounds_for_shift(spread, abs(change.shift), CONFIDENCE)
+    return "undetermined", needed, moves
 
 
 def ratio_moves(before: list[Scenario], after: list[Scenario], tolerance: float) -> list[RatioMove]:
@@ -111,35 +188,43 @@ def ratio_moves(before: list[Scenario], after: list[Scenario], tolerance: float)
     new = {c.key: c for c in analysis.comparisons(after)}
     moves = []
     for key in [k for k in old if k in new]:
-        first, second = old[key].ratio, new[key].ratio
-        moved = second / first - 1 if first and second is not None else None
-        low, high = ratio_change(repeat_values(before, old[key]), repeat_values(after, new[key]))
-        moves.append(RatioMove(*key, first, second, moved, low, high, moved is not None and abs(moved) < tolerance))
+        first = log_ratios(*round_values(before, old[key]))
+        second = log_ratios(*round_values(after, new[key]))
+        decision, needed, moved = decide(first, second, tolerance)
+        label, model, workers, endpoint, metric = key
+        moves.append(
+            RatioMove(label=label, model=model, workers=workers, endpoint=endpoint, metric=metric,
+                      before=old[key].ratio, after=new[key].ratio, decision=decision, rounds_needed=needed, **moved)
+        )  # fmt: skip
     return moves
 
 
-def repeat_values(scenarios: list[Scenario], comparison: analysis.Comparison) -> tuple[list[float], list[float]]:
-    """The repeats' values behind a ratio, numerator side and denominator side."""
+def round_values(scenarios: list[Scenario], comparison: analysis.Comparison) -> tuple[list[float], list[float]]:
+    """The per-round values behind a ratio, numerator side and denominator side, paired by round."""
     top, bottom = analysis.ratio_sides(scenarios, *comparison.sides, comparison.endpoint)
-    return analysis.metric_values(top, comparison.metric), analysis.metric_values(bottom, comparison.metric)
+    return analysis.paired_values(top, bottom, comparison.metric)
 
 
-def verdict_pairs(before: list[Scenario], after: list[Scenario]) -> list[VerdictPair]:
-    old, new = verdicts_by_key(before), verdicts_by_key(after)
-    return [VerdictPair(*key, old.get(key), new.get(key)) for key in dict.fromkeys([*old, *new])]
+def verdict_pairs(before: list[Scenario], after: list[Scenario], margin: float) -> list[VerdictPair]:
+    old, new = verdicts_by_key(before, margin), verdicts_by_key(after, margin)
+    return [
+        VerdictPair(label=key[0], model=key[1], workers=key[2], endpoint=key[3], metric=key[4],
+                    before=old.get(key), after=new.get(key))
+        for key in dict.fromkeys([*old, *new])
+    ]  # fmt: skip
 
 
-def verdicts_by_key(scenarios: list[Scenario]) -> dict[tuple[str, str, int, str, str], str]:
-    return {
-        (
-            analysis.pair_label(v["numerator"], v["denominator"], v.get("close_style")),
-            v["model"],
-            v["workers"],
-            v["endpoint"],
-            v["metric"],
-        ): v["verdict"]
-        for v in analysis.verdicts(scenarios)
-    }
+def verdicts_by_key(scenarios: list[Scenario], margin: float) -> dict[tuple[str, str, int, str, str], str]:
+    return {analysis.verdict_key(v): v.verdict for v in analysis.verdicts(scenarios, margin)}
+
+
+def outcome_of(moves: list[RatioMove], pairs: list[VerdictPair]) -> Outcome:
+    decisions = {m.decision for m in moves} | {p.decision for p in pairs}
+    if "changed" in decisions:
+        return "changed"
+    if decisions == {"equivalent"}:
+        return "reproduced"
+    return "undetermined"
 
 
 def environment_differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
@@ -165,27 +250,23 @@ def environment_differences(before: dict[str, Any], after: dict[str, Any]) -> li
     return differences
 
 
-def compare(before: Path, after: Path, tolerance: float = DEFAULT_TOLERANCE) -> dict[str, Any]:
+def compare(before: Path, after: Path, tolerance: float = DEFAULT_TOLERANCE) -> Reproduction:
     """The comparison of two results folders, as stored in reproduction.json."""
+    if not 0 < tolerance < 1:
+        raise BenchError(f"bad tolerance {tolerance:g}: a share between 0 and 1, such as 0.1")
     old, new = load_summary(before), load_summary(after)
-    if (
-        BenchConfig.model_validate(load_manifest(before)["config"]).model
-        != BenchConfig.model_validate(load_manifest(after)["config"]).model
-    ):
+    first, second = recorded_config(before), recorded_config(after)
+    if first.model != second.model:
         raise BenchError(f"{before} and {after} served different models: not comparable")
     moves = ratio_moves(old.scenarios, new.scenarios, tolerance)
-    pairs = verdict_pairs(old.scenarios, new.scenarios)
-    reproduced = bool(moves) and all(m.within_tolerance for m in moves) and all(p.agrees for p in pairs)
-    return {
-        "before": str(before),
-        "after": str(after),
-        "tolerance": tolerance,
-        "reproduced": reproduced,
-        "environment_differences": environment_differences(load_manifest(before), load_manifest(after)),
-        "verdicts": [{**asdict(p), "agrees": p.agrees} for p in pairs],
-        "ratios": [{**asdict(m), "beyond_noise": m.beyond_noise} for m in moves],
-        "figures": [asdict(c) for c in figure_changes(old.scenarios, new.scenarios)],
-    }
+    if not moves:
+        raise BenchError(f"{before} and {after} have no ratio in common: nothing to compare")
+    pairs = verdict_pairs(old.scenarios, new.scenarios, first.claim_margin)
+    return Reproduction(
+        before=str(before), after=str(after), tolerance=tolerance, outcome=outcome_of(moves, pairs),
+        environment_differences=environment_differences(load_manifest(before), load_manifest(after)),
+        verdicts=pairs, ratios=moves, figures=figure_changes(old.scenarios, new.scenarios),
+    )  # fmt: skip
 
 
 def installed_version_differences(folder: Path) -> list[str]:
@@ -203,5 +284,5 @@ def recorded_config(folder: Path) -> BenchConfig:
         raise BenchError(f"{folder}/manifest.json has no valid recorded config") from None
 
 
-def write_reproduction(folder: Path, comparison: dict[str, Any]) -> None:
-    write_json_atomically(folder / REPRODUCTION, comparison)
+def write_reproduction(folder: Path, comparison: Reproduction) -> None:
+    write_json_atomically(folder / REPRODUCTION, comparison.model_dump(mode="json"))

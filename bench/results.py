@@ -5,8 +5,9 @@ results/<run-id>/
     summary.json      schema_version, run_id, complete, scenarios (one per server config x model x workers
                       x close style x endpoint x repeat), verdicts
 
-Older schema versions are migrated on load (``update_summary_to_2``, ``update_manifest_to_2``), never rewritten.
     raw/<scenario>/   Locust's own files, the exact latency histogram, the server's log
+
+Older schema versions are migrated on load (``update_summary_to_N``, ``update_manifest_to_N``), never rewritten.
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ from bench.errors import BenchError
 from bench.sampling import CpuUsage
 from bench.server_configs import DEFAULT_FOR_FRAMEWORK, server_config
 
-SCHEMA_VERSION = 2  # 2: server_busy, under_driven and close_style per scenario; close_style in the config
+# 2: server_busy, under_driven and close_style per scenario; close_style in the config.
+# 3: verdicts as records judged against the claim's band, with the rule they were judged by; the client
+#    ceiling as {"measured_utc", "user_classes"}; the config's claim_margin, order_seed and precision.
+SCHEMA_VERSION = 3
 MANIFEST = "manifest.json"
 SUMMARY = "summary.json"
 REPRODUCTION = "reproduction.json"
@@ -59,7 +63,7 @@ class Variant(NamedTuple):
     server: str
     model: str
     workers: int
-    close_style: str | None = None
+    close_style: CloseStyle | None = None
 
 
 class Scenario(BaseModel):
@@ -127,6 +131,61 @@ class Scenario(BaseModel):
         return self.target_rps is None and under_driven(self.wrk_server_busy)
 
 
+VerdictName = Literal["holds", "refuted", "inconclusive"]
+
+
+class Verdict(BaseModel):
+    """The claim judged on one comparison, as the run recorded it: the ratio, its interval, the band it was
+    held against (``band_high`` None: no upper end), the outcome, why, and the rule in words."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    claim: str
+    numerator: str
+    denominator: str
+    model: str
+    workers: int
+    endpoint: str
+    metric: str
+    ratio: float | None
+    ci_low: float | None
+    ci_high: float | None
+    rounds: int
+    verdict: VerdictName
+    direction: Literal["slower", "faster"] | None = None  # refuted: the ratio lies below or above the band
+    reason: str
+    close_style: CloseStyle | None = None
+    band_low: float
+    band_high: float | None
+    rule: str
+
+
+class CeilingFigures(BaseModel):
+    """One user class against the null server: keep-alive and a new connection per request."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    keepalive_rps: float
+    keepalive_client_cpu_percent: float
+    keepalive_failures: int
+    new_connection_rps: float
+    new_connection_client_cpu_percent: float
+    new_connection_failures: int
+
+    def rps(self, keeps_connections_alive: bool) -> float:
+        """The ceiling that applies to a server config: keep-alive, or a new connection per request."""
+        return self.keepalive_rps if keeps_connections_alive else self.new_connection_rps
+
+
+class ClientCeiling(BaseModel):
+    """The load generator's own limit on the client CPUs, per user class (``bench ceiling``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    measured_utc: str
+    user_classes: dict[str, CeilingFigures]
+
+
 class Summary(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -134,7 +193,7 @@ class Summary(BaseModel):
     run_id: str
     complete: bool
     scenarios: list[Scenario]
-    verdicts: list[dict[str, Any]] = Field(default_factory=list)
+    verdicts: list[Verdict] = Field(default_factory=list)
 
 
 def write_text_atomically(path: Path, text: str) -> None:
@@ -229,6 +288,31 @@ def update_manifest_to_2(content: dict[str, Any]) -> dict[str, Any]:
     return {**content, "schema_version": 2, "config": config}
 
 
+# The rule schema 1 and 2 judged by: the claim as a lower bound, with an unpaired bootstrap interval.
+RULE_BEFORE_3 = "holds when the 95% percentile-bootstrap interval of the ratio of medians lies at or above 2x"
+
+
+def update_summary_to_3(content: dict[str, Any]) -> dict[str, Any]:
+    """Schema 2 -> 3: each stored verdict becomes a record of the rule it was judged by, a lower bound of 2x."""
+    verdicts = [
+        {key: value for key, value in verdict.items() if key in Verdict.model_fields}
+        | {"rounds": 0, "band_low": 2.0, "band_high": None, "rule": RULE_BEFORE_3,
+           "direction": "slower" if verdict.get("verdict") == "refuted" else None}
+        for verdict in content.get("verdicts", [])
+    ]  # fmt: skip
+    return {**content, "schema_version": 3, "verdicts": verdicts}
+
+
+def update_manifest_to_3(content: dict[str, Any]) -> dict[str, Any]:
+    """Schema 2 -> 3: the client ceiling as a ``ClientCeiling`` of the run's user class. (The config's new settings,
+    claim_margin and order_seed, take today's defaults: ``BenchConfig``.)"""
+    ceiling = content.get("client_ceiling")
+    if isinstance(ceiling, dict):  # schema 2 stored the figures of the run's user class alone
+        user_class = (content.get("config") or {}).get("user_class", "lean")
+        ceiling = {"measured_utc": content.get("started_utc", ""), "user_classes": {user_class: ceiling}}
+    return {**content, "schema_version": 3, "client_ceiling": ceiling}
+
+
 def load_summary(folder: Path, require_complete: bool = True) -> Summary:
     """The checked summary of a results folder, or one clear error line."""
     if not folder.is_dir():
@@ -238,6 +322,8 @@ def load_summary(folder: Path, require_complete: bool = True) -> Summary:
     _check_version(path, content)
     if content["schema_version"] == 1:
         content = update_summary_to_2(folder, content, load_manifest(folder))
+    if content["schema_version"] == 2:
+        content = update_summary_to_3(content)
     try:
         summary = Summary.model_validate(content)
     except ValidationError as error:
@@ -255,7 +341,18 @@ def load_manifest(folder: Path) -> dict[str, Any]:
     _check_version(path, content)
     if content["schema_version"] == 1:
         content = update_manifest_to_2(content)
+    if content["schema_version"] == 2:
+        content = update_manifest_to_3(content)
     return dict(content)
+
+
+def load_ceiling(manifest: dict[str, Any]) -> ClientCeiling | None:
+    """The client ceiling a (migrated) manifest recorded, if it was measured."""
+    ceiling = manifest.get("client_ceiling")
+    try:
+        return ClientCeiling.model_validate(ceiling) if ceiling else None
+    except ValidationError:
+        raise BenchError("the manifest's client_ceiling is corrupt") from None
 
 
 def load_reproduction(folder: Path) -> dict[str, Any] | None:

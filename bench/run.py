@@ -1,4 +1,10 @@
-"""``bench run``: every scenario of the matrix, interleaved, measured, written to a results folder.
+"""``bench run``: every scenario of the matrix, in rounds, measured, written to a results folder.
+
+A round measures every variant (server config x model x workers x close style x endpoint) once, in a random
+order drawn from the config's ``order_seed`` (recorded, so ``reproduce`` runs the same order). Before the
+first round the stability probe runs on the server CPUs; over the run the CPUs' steal is watched (both go
+to the manifest's ``machine``). With ``precision`` set, rounds are added until every headline ratio's 95%
+half-width is at most that share of the ratio, or ``max_minutes`` runs out.
 
 A scenario: start the server (pinned), wait for /health, verify one answer, warm up (discarded),
 measure (the server's CPU and the hypervisor's steal of it too, for its busy share), with the wrk
@@ -9,7 +15,9 @@ odd ones), stop the server and check no process is left, then write its raw file
 from __future__ import annotations
 
 import math
+import random
 import signal
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,8 +29,8 @@ from typing import IO, Any
 import psutil
 
 from bench import ceiling as client_ceiling
-from bench import environment, processes
-from bench.analysis import verdicts
+from bench import environment, machine, processes
+from bench.analysis import precision_reached, verdicts
 from bench.config import BenchConfig
 from bench.errors import BenchError
 from bench.latency import decode, percentiles_ms
@@ -36,6 +44,7 @@ from bench.results import (
     RAW,
     SCHEMA_VERSION,
     SUMMARY,
+    CeilingFigures,
     CloseStyle,
     Scenario,
     create_run_folder,
@@ -89,17 +98,25 @@ class ScenarioKey:
 CEILING_KEY = ScenarioKey("null", "client ceiling", 0)
 
 
-def schedule(config: BenchConfig) -> list[ScenarioKey]:
-    """Repeats outermost, server configs innermost: A B C A B C, so drift hits every one alike."""
-    return [
-        ScenarioKey(server, endpoint, repeat, model, workers, config.arrival_rate, close_style=close)
-        for repeat in range(1, config.repeats + 1)
+def round_plan(config: BenchConfig, number: int) -> list[ScenarioKey]:
+    """Round ``number``: every variant and endpoint once, shuffled by a generator seeded from the config's
+    order seed and the round's number (no seed: the fixed order of results made before rounds were drawn)."""
+    keys = [
+        ScenarioKey(server, endpoint, number, model, workers, config.arrival_rate, close_style=close)
         for endpoint in config.endpoints
         for model in config.model
         for workers in config.workers
         for server in config.server_names
         for close in config.close_styles(server)
     ]
+    if config.order_seed is not None:
+        random.Random(f"{config.order_seed}:{number}").shuffle(keys)
+    return keys
+
+
+def schedule(config: BenchConfig) -> list[ScenarioKey]:
+    """``repeats`` rounds, so drift hits every variant alike and each round pairs them."""
+    return [key for number in range(1, config.repeats + 1) for key in round_plan(config, number)]
 
 
 def utc_now() -> str:
@@ -175,7 +192,7 @@ def failed_scenario(key: ScenarioKey, reason: str) -> Scenario:
 
 
 def measure(
-    config: BenchConfig, key: ScenarioKey, out: Path, commands: dict[str, list[str]], ceiling: dict[str, Any] | None
+    config: BenchConfig, key: ScenarioKey, out: Path, commands: dict[str, list[str]], ceiling: CeilingFigures | None
 ) -> Scenario:
     """Run one scenario end to end; raise BenchError if it could not be measured."""
     target = config.targets.get(key.server)
@@ -186,23 +203,10 @@ def measure(
     )  # fmt: skip
     url = target or spec.url
     load = LocustRun(
-        LoadSpec(
-            url=url,
-            endpoint=key.endpoint,
-            user_class=config.user_class,
-            users=config.users,
-            warmup=config.warmup,
-            duration=config.duration,
-            cpus=tuple(config.client_cpus),
-            out_dir=out,
-            half_close=key.close_style == "prompt",
-            arrival_rate=key.target_rps,
-            local_workers=config.locust_workers,
-            remote_workers=config.remote_workers,
-            master_bind_host=config.master_bind_host,
-            master_port=config.master_port,
-        )
-    )
+        LoadSpec.of(config, url, key.endpoint, out, user_class=config.user_class, warmup=config.warmup,
+                    duration=config.duration, half_close=key.close_style == "prompt", arrival_rate=key.target_rps,
+                    remote_workers=config.remote_workers)
+    )  # fmt: skip
     commands.update(server=["target", url] if target else spec.command(), locust=load.spec.command())
     with (out / "server.log").open("wb") as log, served(spec, log, target, config) as server:
         verify(url, key.model, key.endpoint)
@@ -227,9 +231,7 @@ def measure(
         out / "measurement.json",
         {"t0": t0, "cpu": usage.__dict__, "server_cores": server_cores, "commands": commands},
     )
-    client_ceiling = None
-    if ceiling is not None:
-        client_ceiling = ceiling["keepalive_rps" if spec.keeps_connections_alive else "new_connection_rps"]
+    client_ceiling = ceiling.rps(spec.keeps_connections_alive) if ceiling is not None else None
     scenario = figures(
         key, latency, usage, len(config.client_cpus), server_cores=server_cores, client_ceiling_rps=client_ceiling
     )
@@ -286,6 +288,7 @@ def run(
     ``on_scenario`` reports progress.
     """
     run_id = run_id or default_run_id()
+    steadiness = machine.before_run(config.server_cpus) if not config.targets else None
     folder = create_run_folder(config.results_dir, run_id)
     manifest: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -296,26 +299,24 @@ def run(
         "config": config.to_json_dict(),
         "environment": environment.describe(),
         "cpu_sets": {"server": config.server_cpus, "client": config.client_cpus},
+        "machine": steadiness.model_dump(mode="json") if steadiness else None,
         "commands": {},
     }
     write_json_atomically(folder / MANIFEST, manifest)
-    plan = plan or schedule(config)
+    plan = list(plan or schedule(config))
     scenarios: list[Scenario] = []
     interrupted = False
-    ceiling: dict[str, Any] | None = None
+    ceiling: CeilingFigures | None = None
+    watch = machine.Watch(config.server_cpus, config.client_cpus)
+    started = time.monotonic()
     with interrupts_raised(), processes.confined_to(config.client_cpus):
         try:
             if on_scenario:
                 on_scenario(0, len(plan), CEILING_KEY, None)
-            try:
-                if config.remote_workers:
-                    raise BenchError("not measured: the load comes from remote workers, the null server is local")
-                ceiling = client_ceiling.measure(config, [config.user_class], folder / RAW)[config.user_class]
-            except BenchError as error:
-                manifest["client_ceiling_error"] = str(error)
-            manifest["client_ceiling"] = ceiling
-            write_json_atomically(folder / MANIFEST, manifest)
-            for index, key in enumerate(plan):
+            ceiling = measure_ceiling(config, folder, manifest)
+            index = 0
+            while index < len(plan):
+                key = plan[index]
                 if on_scenario:
                     on_scenario(index, len(plan), key, None)
                 commands: dict[str, list[str]] = {}
@@ -325,9 +326,14 @@ def run(
                     scenario = failed_scenario(key, str(error))
                 manifest["commands"].setdefault(f"{key.server}-w{key.workers}-{key.endpoint}", commands)
                 scenarios.append(scenario)
-                write_summary(folder, run_id, scenarios, complete=False)
+                write_summary(folder, run_id, scenarios, complete=False, margin=config.claim_margin)
                 if on_scenario:
                     on_scenario(index + 1, len(plan), key, scenario)
+                index += 1
+                if config.precision is not None and index == len(plan):
+                    more = more_rounds(config, scenarios, time.monotonic() - started)
+                    manifest["precision"] = more.record
+                    plan += more.keys
         except Interrupted:
             interrupted = True
         finally:
@@ -338,10 +344,27 @@ def run(
         and len(scenarios) == len(plan)
         and all(s.error is None for s in scenarios)
     )
-    write_summary(folder, run_id, scenarios, complete=complete)
+    write_summary(folder, run_id, scenarios, complete=complete, margin=config.claim_margin)
+    if steadiness:
+        manifest["machine"] = machine.after_run(steadiness, watch).model_dump(mode="json")
     manifest.update(finished_utc=utc_now(), interrupted=interrupted)
     write_json_atomically(folder / MANIFEST, manifest)
     return RunOutcome(folder, complete, scenarios, interrupted)
+
+
+def measure_ceiling(config: BenchConfig, folder: Path, manifest: dict[str, Any]) -> CeilingFigures | None:
+    """The client's ceiling for the run's user class, recorded in the manifest (or why it was not measured)."""
+    try:
+        if config.remote_workers:
+            raise BenchError("not measured: the load comes from remote workers, the null server is local")
+        measured = client_ceiling.measure(config, [config.user_class], folder / RAW)
+        manifest["client_ceiling"] = measured.model_dump(mode="json")
+        return measured.user_classes[config.user_class]
+    except BenchError as error:
+        manifest.update(client_ceiling=None, client_ceiling_error=str(error))
+        return None
+    finally:
+        write_json_atomically(folder / MANIFEST, manifest)
 
 
 def stop_children() -> None:
@@ -349,13 +372,35 @@ def stop_children() -> None:
     processes.stop(psutil.Process().children(recursive=True))
 
 
-def write_summary(folder: Path, run_id: str, scenarios: list[Scenario], complete: bool) -> None:
+@dataclass(frozen=True)
+class MoreRounds:
+    """What a precision run does after a round: the next round's keys (none: stop), and why, for the manifest."""
+
+    keys: list[ScenarioKey]
+    record: dict[str, Any]
+
+
+def more_rounds(config: BenchConfig, scenarios: list[Scenario], elapsed: float) -> MoreRounds:
+    """After the last planned round: stop when every headline ratio is as precise as asked (never on the
+    verdict), or when another round would end after ``max_minutes``; otherwise plan one more round."""
+    assert config.precision is not None
+    rounds = max(s.repeat for s in scenarios)
+    reached = precision_reached(scenarios)
+    record = {"target": config.precision, "reached": reached, "rounds": rounds, "max_minutes": config.max_minutes}
+    if reached is not None and reached <= config.precision:
+        return MoreRounds([], record | {"stopped": "precise"})
+    if elapsed * (rounds + 1) / rounds > config.max_minutes * 60:
+        return MoreRounds([], record | {"stopped": "out of time"})
+    return MoreRounds(round_plan(config, rounds + 1), record | {"stopped": None})
+
+
+def write_summary(folder: Path, run_id: str, scenarios: list[Scenario], complete: bool, margin: float) -> None:
     summary = {
         "schema_version": SCHEMA_VERSION,
         "run_id": run_id,
         "complete": complete,
         "scenarios": [scenario.model_dump(mode="json") for scenario in scenarios],
-        "verdicts": verdicts(scenarios),
+        "verdicts": [verdict.model_dump(mode="json") for verdict in verdicts(scenarios, margin)],
     }
     write_json_atomically(folder / SUMMARY, summary)
 

@@ -1,32 +1,33 @@
-"""Statistics over repeats: medians, spread, and bootstrap confidence intervals of ratios."""
+"""Statistics over rounds: medians, spread, and confidence intervals of ratios and of their moves.
+
+Every interval here is distribution-free and computed exactly from order statistics, without resampling:
+the same data give the same bounds on every machine, with no Monte Carlo error to bound.
+
+- One sample (the per-round log ratios of a run): the median with the Hettmansperger-Sheather interval,
+  the order statistics that bracket the median with at least the asked confidence, interpolated with their
+  neighbours to the asked confidence. Its coverage is exact for any continuous distribution symmetric about
+  its median, and conservative otherwise.
+- Two independent samples (the same ratio's log values in two runs): the Hodges-Lehmann shift (the median
+  of all pairwise differences) with the Mann-Whitney interval, the order statistics of those differences
+  that the rank-sum distribution puts at the asked confidence.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
 
 import numpy as np
 from scipy import stats
 
 CONFIDENCE = 0.95
-BOOTSTRAP_RESAMPLES = 10_000
-BOOTSTRAP_SEED = 12345  # fixed, so the same results give the same interval every time
-
-
-def percentile_interval(samples: Sequence[np.ndarray], statistic: Any) -> tuple[float, float]:
-    """The 95% percentile-bootstrap interval of ``statistic`` over independent ``samples``, with a fixed seed."""
-    result = stats.bootstrap(
-        samples,
-        statistic,
-        vectorized=True,
-        paired=False,
-        confidence_level=CONFIDENCE,
-        n_resamples=BOOTSTRAP_RESAMPLES,
-        method="percentile",
-        rng=np.random.default_rng(BOOTSTRAP_SEED),
-    )
-    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+# sqrt(pi / 2): the median of a normal sample is as precise as the mean of 2 / pi as many values.
+MEDIAN_INEFFICIENCY = math.sqrt(math.pi / 2)
+# sqrt(pi / 3): the Hodges-Lehmann shift is as precise as the difference of means of 3 / pi as many values.
+SHIFT_INEFFICIENCY = math.sqrt(math.pi / 3)
+POWER = 0.80  # the chance the rounds a decision is said to need would in fact decide it
 
 
 def median(values: Sequence[float]) -> float:
@@ -41,54 +42,113 @@ def coefficient_of_variation(values: Sequence[float]) -> float | None:
     return float(np.std(array, ddof=1) / np.mean(array))
 
 
+def _median_coverage(n: int, k: int) -> float:
+    """The probability that the k-th smallest and k-th largest of n values bracket the median."""
+    return float(1.0 - 2.0 * stats.binom.cdf(k - 1, n, 0.5))
+
+
+@cache
+def fewest_for_interval(confidence: float = CONFIDENCE) -> int:
+    """The fewest values whose full range brackets the median with ``confidence``: 6 at 95%, 5 at 90%."""
+    n = 2
+    while _median_coverage(n, 1) < confidence:
+        n += 1
+    return n
+
+
+@cache
+def _interval_plan(n: int, confidence: float) -> tuple[int, float]:
+    """For n values: k, the order statistics bracketing the median with at least ``confidence``, and the
+    weight given to their inner neighbours to bring the coverage down to ``confidence``."""
+    k = max(k for k in range(1, n // 2 + 1) if _median_coverage(n, k) >= confidence)
+    wide, narrow = _median_coverage(n, k), _median_coverage(n, k + 1)
+    share = (wide - confidence) / (wide - narrow) if wide > narrow else 0.0
+    return k, (n - k) * share / (k + (n - 2 * k) * share)
+
+
+def median_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float] | None:
+    """The Hettmansperger-Sheather interval of the median; None with too few values for ``confidence``."""
+    x = np.sort(np.asarray(values, dtype=float))
+    n = len(x)
+    if n < fewest_for_interval(confidence):
+        return None
+    k, weight = _interval_plan(n, confidence)
+    low = (1 - weight) * x[k - 1] + weight * x[k]
+    high = (1 - weight) * x[n - k] + weight * x[n - k - 1]
+    return float(low), float(high)
+
+
 @dataclass(frozen=True)
 class Ratio:
-    """median(numerator) / median(denominator) with a bootstrap confidence interval over the repeats."""
+    """A ratio from paired rounds: the median of the per-round ratios, its interval, and how many rounds."""
 
     ratio: float
     ci_low: float | None
     ci_high: float | None
+    rounds: int
+    log_spread: float | None  # standard deviation of the per-round log ratios (None: fewer than two)
+
+    @property
+    def half_width(self) -> float | None:
+        """Half the interval's width as a share of the ratio: its precision."""
+        if self.ci_low is None or self.ci_high is None:
+            return None
+        return (self.ci_high - self.ci_low) / 2 / self.ratio
 
 
-def ratio_of_medians(numerator: Sequence[float], denominator: Sequence[float]) -> Ratio:
-    """The ratio of medians and its 95% percentile-bootstrap interval, resampling each side's repeats.
-
-    The interval needs at least two repeats on each side; otherwise it is None.
-    """
-    top, bottom = np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)
-    point = float(np.median(top) / np.median(bottom))
-    if len(top) < 2 or len(bottom) < 2:
-        return Ratio(point, None, None)
-    if np.ptp(top) == 0 and np.ptp(bottom) == 0:
-        return Ratio(point, point, point)
-    low, high = percentile_interval((top, bottom), lambda a, b, axis: np.median(a, axis=axis) / np.median(b, axis=axis))
-    return Ratio(point, low, high)
+def log_ratios(numerator: Sequence[float], denominator: Sequence[float]) -> list[float]:
+    return [math.log(top / bottom) for top, bottom in zip(numerator, denominator, strict=True)]
 
 
-def ratio_change(
-    before: tuple[Sequence[float], Sequence[float]], after: tuple[Sequence[float], Sequence[float]]
-) -> tuple[float | None, float | None]:
-    """95% percentile-bootstrap interval of how far a ratio of medians moved between two runs (after / before - 1),
-    resampling the repeats of all four samples; None with fewer than two repeats in any of them."""
-    samples = [np.asarray(values, dtype=float) for values in (*before, *after)]
-    if any(len(sample) < 2 for sample in samples):
-        return None, None
-    if all(np.ptp(sample) == 0 for sample in samples):
-        point = float(np.median(samples[2]) / np.median(samples[3]) / (np.median(samples[0]) / np.median(samples[1])))
-        return point - 1, point - 1
-
-    def moved(top: np.ndarray, bottom: np.ndarray, new_top: np.ndarray, new_bottom: np.ndarray, axis: int) -> Any:
-        first = np.median(top, axis=axis) / np.median(bottom, axis=axis)
-        return np.median(new_top, axis=axis) / np.median(new_bottom, axis=axis) / first - 1
-
-    return percentile_interval(samples, moved)
-
-
-def median_interval(values: Sequence[float]) -> tuple[float, float] | None:
-    """95% percentile-bootstrap interval of the median of one sample; None with fewer than two values."""
-    array = np.asarray(values, dtype=float)
-    if len(array) < 2:
+def paired_ratio(numerator: Sequence[float], denominator: Sequence[float]) -> Ratio | None:
+    """The ratio of two variants measured in the same rounds (``numerator[i]`` and ``denominator[i]`` in round
+    i): the median of the per-round ratios and its 95% interval, computed on their logarithms. None: no rounds."""
+    logs = log_ratios(numerator, denominator)
+    if not logs:
         return None
-    if np.ptp(array) == 0:
-        return float(array[0]), float(array[0])
-    return percentile_interval((array,), np.median)
+    interval = median_interval(logs)
+    spread = float(np.std(np.asarray(logs), ddof=1)) if len(logs) > 1 else None
+    point = math.exp(median(logs))
+    if interval is None:
+        return Ratio(point, None, None, len(logs), spread)
+    return Ratio(point, math.exp(interval[0]), math.exp(interval[1]), len(logs), spread)
+
+
+def rounds_for_precision(log_spread: float, precision: float, confidence: float = CONFIDENCE) -> int:
+    """Rounds for a median interval of half-width ``precision`` (a share of the ratio), from the per-round
+    log ratios' spread, taking them as normal."""
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    needed = math.ceil((z * MEDIAN_INEFFICIENCY * log_spread / math.log1p(precision)) ** 2)
+    return max(fewest_for_interval(confidence), needed)
+
+
+@dataclass(frozen=True)
+class Shift:
+    """How far a log value moved between two independent samples: the Hodges-Lehmann estimate and interval."""
+
+    shift: float
+    low: float
+    high: float
+
+
+def shift_interval(before: Sequence[float], after: Sequence[float], confidence: float) -> Shift | None:
+    """The Hodges-Lehmann shift of ``after`` against ``before`` with its Mann-Whitney interval (normal
+    approximation of the rank-sum distribution); None when the samples are too small for ``confidence``."""
+    a, b = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
+    m, n = len(a), len(b)
+    if m < 2 or n < 2:
+        return None
+    differences = np.sort((b[:, None] - a[None, :]).ravel())
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    k = math.floor(m * n / 2 - z * math.sqrt(m * n * (m + n + 1) / 12))  # differences cut from each end
+    if k < 1:
+        return None
+    return Shift(float(np.median(differences)), float(differences[k - 1]), float(differences[m * n - k]))
+
+
+def rounds_for_shift(spread: float, distance: float, confidence: float, power: float = POWER) -> int:
+    """Rounds per run (two runs of equal size) for a shift interval at ``confidence`` to keep ``distance`` (in
+    logs) from its estimate with probability ``power``: for equivalence, the room the move leaves inside the
+    tolerance; for a change, the move itself. From the per-round log values' spread, taking them as normal."""
+    z = float(stats.norm.ppf(0.5 + confidence / 2) + stats.norm.ppf(power))
+    return max(2, math.ceil(2 * (z * SHIFT_INEFFICIENCY * spread / distance) ** 2))

@@ -16,6 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from bench.errors import RUN_FAILED
 from tests.servers import STARTED_PIDS
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -47,10 +48,10 @@ def test_a_server_killed_mid_measurement_fails_that_scenario_only(tmp_path: Path
     assert servers, "the tornado server should be running"
     servers[0].kill()
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 1, stderr
+    assert process.returncode == RUN_FAILED, stderr
     summary = json.loads((tmp_path / "k" / "summary.json").read_text())
     assert summary["complete"] is False
-    tornado, fastapi = summary["scenarios"]
+    tornado, fastapi = sorted(summary["scenarios"], key=lambda s: s["server"] != "tornado")
     assert tornado["error"] and "exited" in tornado["error"] and not tornado["valid"]
     assert fastapi["error"] is None and fastapi["requests"] > 0
 
@@ -60,7 +61,7 @@ def test_a_server_that_never_becomes_healthy_times_out_clearly(tmp_path: Path) -
     config = tmp_path / "impatient.toml"
     config.write_text("health_timeout = 0.01\n")
     done = bench(tmp_path, "run", "--frameworks", "flask", *TINY, "--config", str(config), "--run-id", "h")
-    assert done.returncode == 1
+    assert done.returncode == RUN_FAILED
     summary = json.loads((tmp_path / "results" / "h" / "summary.json").read_text())
     assert "did not answer" in summary["scenarios"][0]["error"] and "/health within 0.01 s" in done.stderr
 
@@ -73,7 +74,7 @@ def test_a_busy_port_is_one_clear_line(tmp_path: Path) -> None:
         done = bench(tmp_path, "serve", "fastapi", "--port", str(port))
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        f"titanic-bench: error: cannot listen on 127.0.0.1:{port}: Address already in use"
+        f"python -m bench: error: cannot listen on 127.0.0.1:{port}: Address already in use"
     ]
 
 

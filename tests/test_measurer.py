@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from bench.load.runner import LOCUSTFILE
+from bench.results import ClientCeiling
 from bench.servers import free_port
 from tests.servers import STARTED_PIDS
 
@@ -85,9 +86,11 @@ def test_ceiling_json_has_both_modes_per_user_class() -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
+    ceiling = ClientCeiling.model_validate(result)
     for user_class in ("lean", "fasthttp"):
-        assert result[user_class]["keepalive_rps"] > result[user_class]["new_connection_rps"] > 0
-        assert result[user_class]["keepalive_failures"] == 0
+        figures = ceiling.user_classes[user_class]
+        assert figures.keepalive_rps > figures.new_connection_rps > 0 and figures.keepalive_failures == 0
+        assert figures.rps(keeps_connections_alive=False) == figures.new_connection_rps
 
 
 def test_every_user_class_has_exactly_its_own_task() -> None:

@@ -37,7 +37,7 @@ def test_a_folder_recorded_on_cpus_this_host_lacks_reports_and_compares(tmp_path
     assert main(["report", str(folder), "--reports-dir", str(tmp_path / "reports")]) == 0
     assert (tmp_path / "reports" / "holds" / "index.html").is_file()
     comparison = compare(FIXTURES / "holds", folder)
-    assert comparison["reproduced"] and "core count: 2 -> 8" in comparison["environment_differences"]
+    assert comparison.outcome == "reproduced" and "core count: 2 -> 8" in comparison.environment_differences
 
 
 def test_a_run_here_on_missing_cpus_is_one_line_naming_the_flag(
@@ -45,7 +45,7 @@ def test_a_run_here_on_missing_cpus_is_one_line_naming_the_flag(
 ) -> None:
     folder = recorded_elsewhere(tmp_path)
     assert main(["reproduce", str(folder), "--results-dir", str(tmp_path / "results")]) == 2
-    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("titanic-bench: error:")]
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("python -m bench: error:")]
     assert len(lines) == 1 and "CPU [6] not available here" in lines[0] and "--server-cpus" in lines[0]
     assert not (tmp_path / "results").exists() or not any((tmp_path / "results").iterdir())
 

@@ -12,51 +12,53 @@ import pytest
 
 from bench.analysis import headline, verdicts
 from bench.cli import main
+from bench.config import load_config
 from bench.report.html import build_report
 from bench.reproduce import compare, write_reproduction
-from bench.results import SCHEMA_VERSION, load_summary
+from bench.results import SCHEMA_VERSION, Verdict, load_summary
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+MARGIN = load_config().claim_margin
 SECTIONS = {"verdict", "warnings", "ratios", "plots", "scenarios", "methodology", "environment", "reproduce"}
 
 
 @pytest.mark.parametrize(
     "fixture, expected, reason",
     [
-        ("holds", "holds", "at or above 2"),
-        ("refuted", "refuted", "below 2"),
+        ("holds", "holds", "lies within the band 1.82-2.20"),
+        ("refuted", "refuted", "lies below the band 1.82-2.20: slower than claimed"),
         ("client_bound", "inconclusive", "client"),
     ],
 )
 def test_throughput_verdicts(fixture: str, expected: str, reason: str) -> None:
-    found = [v for v in verdicts(load_summary(FIXTURES / fixture).scenarios) if v["metric"] == "throughput"]
-    assert {v["endpoint"] for v in found} == {"get", "put"}
+    found = [v for v in verdicts(load_summary(FIXTURES / fixture).scenarios, MARGIN) if v.metric == "throughput"]
+    assert {v.endpoint for v in found} == {"get", "put"}
     for verdict in found:
-        assert verdict["verdict"] == expected, verdict
-        assert reason in verdict["reason"]
-        assert verdict["ci_low"] <= verdict["ratio"] <= verdict["ci_high"]
-        assert set(verdict) == {"claim", "numerator", "denominator", "model", "workers", "endpoint", "metric", "ratio",
-                                "ci_low", "ci_high", "verdict", "reason", "close_style"}  # fmt: skip
-        assert (verdict["numerator"], verdict["denominator"]) == ("fastapi-uvicorn", "flask-gunicorn-sync")
+        assert isinstance(verdict, Verdict) and verdict.verdict == expected, verdict
+        assert reason in verdict.reason
+        assert verdict.ci_low is not None and verdict.ci_high is not None and verdict.ratio is not None
+        assert verdict.ci_low <= verdict.ratio <= verdict.ci_high
+        assert (verdict.numerator, verdict.denominator) == ("fastapi-uvicorn", "flask-gunicorn-sync")
+        assert verdict.rounds == 6 and (round(verdict.band_low, 2), verdict.band_high) == (1.82, 2.2)
 
 
 def test_fewer_than_six_repeats_give_no_verdict() -> None:
     scenarios = load_summary(FIXTURES / "holds").scenarios
     five = [s for s in scenarios if s.repeat <= 5]
-    assert {v["verdict"] for v in verdicts(scenarios)} == {"holds"}
-    for verdict in verdicts(five):
-        assert verdict["verdict"] == "inconclusive"
-        assert verdict["reason"] == "5 repeat(s): a 95% interval of a median needs at least 6"
-        assert verdict["ratio"] > 2 and verdict["ci_low"] is None and verdict["ci_high"] is None
-    assert "95% CI" not in headline(verdicts(five))
+    assert {v.verdict for v in verdicts(scenarios, MARGIN)} == {"holds"}
+    for verdict in verdicts(five, MARGIN):
+        assert verdict.verdict == "inconclusive"
+        assert verdict.reason == "5 round(s): a 95% interval of a median needs at least 6"
+        assert verdict.ratio is not None and verdict.ci_low is None and verdict.ci_high is None
+    assert "95% CI" not in headline(verdicts(five, MARGIN))
 
 
 def test_client_bound_run_still_judges_server_cpu_and_wrk() -> None:
-    found = verdicts(load_summary(FIXTURES / "client_bound").scenarios)
+    found = verdicts(load_summary(FIXTURES / "client_bound").scenarios, MARGIN)
     for metric in ("cpu_efficiency", "throughput_wrk"):
-        judged = [v for v in found if v["metric"] == metric]
-        assert len(judged) == 2 and all(v["verdict"] == "holds" for v in judged), judged
+        judged = [v for v in found if v.metric == metric]
+        assert len(judged) == 2 and all(v.verdict != "inconclusive" for v in judged), judged
 
 
 class Page(HTMLParser):
@@ -95,7 +97,7 @@ def test_page_is_complete_and_self_contained(tmp_path: Path, fixture: str) -> No
     html = page_path.read_text()
     page = Page()
     page.feed(html)
-    expected_sections = SECTIONS - ({"warnings"} if fixture != "client_bound" else set())
+    expected_sections = SECTIONS - ({"warnings"} if fixture == "holds" else set())
     expected_sections |= {"crosscheck"} if fixture == "client_bound" else set()
     assert expected_sections <= page.sections
     assert page.svgs == 4 and {"script", "link", "img", "iframe"}.isdisjoint(page.tags)
@@ -106,9 +108,11 @@ def test_page_is_complete_and_self_contained(tmp_path: Path, fixture: str) -> No
         "spectrum.svg",
         "timeline.svg",
     }
-    assert {"holds": "holds here", "refuted": "is refuted here", "client_bound": "is inconclusive here"}[
-        fixture
-    ] in html
+    assert {
+        "holds": "holds here",
+        "refuted": "is refuted (slower than claimed) here",
+        "client_bound": "is inconclusive here",
+    }[fixture] in html
 
 
 def test_a_reproduction_shows_each_ratio_move_with_its_interval(tmp_path: Path) -> None:
@@ -120,9 +124,10 @@ def test_a_reproduction_shows_each_ratio_move_with_its_interval(tmp_path: Path) 
     page.feed(build_report(folder, tmp_path / "reports").read_text())
     assert "reproduction" in page.sections
     html = (tmp_path / "reports" / "refuted" / "index.html").read_text()
-    assert "Not reproduced" in html and "95% interval of the move" in html
-    claim = comparison["ratios"][0]
-    assert f"{claim['moved_low']:+.0%} to {claim['moved_high']:+.0%}" in html
+    assert "Changed: a ratio or a verdict changed (exit 1)" in html and "Hodges-Lehmann" in html
+    claim = comparison.ratios[0]
+    assert claim.low95 is not None and claim.high95 is not None
+    assert f"{claim.low95:+.0%} to {claim.high95:+.0%}" in html
 
 
 def test_report_cli_on_bad_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -135,7 +140,7 @@ def test_report_cli_on_bad_folders(tmp_path: Path, capsys: pytest.CaptureFixture
     for folder in ("missing", "corrupt", "other"):
         assert main(["report", str(tmp_path / folder), "--reports-dir", str(tmp_path / "reports")]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 3 and all(line.startswith("titanic-bench: error:") for line in lines)
+    assert len(lines) == 3 and all(line.startswith("python -m bench: error:") for line in lines)
     assert "no results folder" in lines[0] and "corrupt" in lines[1] and "schema_version" in lines[2]
 
 
@@ -184,9 +189,9 @@ def test_open_loop_sweep_report(tmp_path: Path) -> None:
 
 
 def test_matrix_report_has_the_heatmap_and_the_conditions_sentence(tmp_path: Path) -> None:
-    found = [v for v in verdicts(load_summary(FIXTURES / "matrix").scenarios) if v["metric"] == "throughput"]
+    found = [v for v in load_summary(FIXTURES / "matrix").verdicts if v.metric == "throughput"]
     assert len(found) == 3 * 2 * 3 * 2  # FastAPI configs x Flask configs x models x endpoints
-    by_model = {model: [v["verdict"] for v in found if v["model"] == model] for model in ("rule", "sklearn")}
+    by_model = {model: [v.verdict for v in found if v.model == model] for model in ("rule", "sklearn")}
     assert "holds" in by_model["rule"] and set(by_model["sklearn"]) == {"refuted"}  # the model's cost dominates
     page_path = build_report(FIXTURES / "matrix", tmp_path)
     html = page_path.read_text()

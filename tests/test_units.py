@@ -16,7 +16,7 @@ from bench.results import SCHEMA_VERSION, create_run_folder, load_summary
 from bench.run import ScenarioKey, estimated_seconds, figures, schedule
 from bench.sampling import CpuUsage
 from bench.servers import ServerSpec
-from bench.stats import coefficient_of_variation, median, ratio_change, ratio_of_medians
+from bench.stats import coefficient_of_variation, median
 
 
 def test_median_and_cv() -> None:
@@ -24,32 +24,6 @@ def test_median_and_cv() -> None:
     assert median([1.0, 2.0, 3.0, 10.0]) == 2.5
     assert coefficient_of_variation([10.0]) is None
     assert coefficient_of_variation([9.0, 10.0, 11.0]) == pytest.approx(0.1)
-
-
-def test_ratio_interval_contains_the_ratio_and_is_reproducible() -> None:
-    fast, slow = [2100.0, 2050.0, 2200.0, 2150.0, 2120.0], [1000.0, 1010.0, 990.0, 1005.0, 995.0]
-    ratio = ratio_of_medians(fast, slow)
-    assert ratio.ratio == pytest.approx(2120.0 / 1000.0)
-    assert ratio.ci_low is not None and ratio.ci_high is not None
-    assert 2.0 < ratio.ci_low <= ratio.ratio <= ratio.ci_high < 2.25
-    assert ratio_of_medians(fast, slow) == ratio
-
-
-def test_ratio_needs_two_repeats_for_an_interval() -> None:
-    ratio = ratio_of_medians([2.0], [1.0, 1.0])
-    assert (ratio.ratio, ratio.ci_low, ratio.ci_high) == (2.0, None, None)
-
-
-def test_the_interval_of_a_ratio_move_tells_a_shift_from_noise() -> None:
-    fast, slow = [2100.0, 2050.0, 2200.0, 2150.0, 2120.0], [1000.0, 1010.0, 990.0, 1005.0, 995.0]
-    low, high = ratio_change((fast, slow), (fast, slow))
-    assert low is not None and high is not None and low < 0 < high
-    low, high = ratio_change((fast, slow), (fast, [value * 1.3 for value in slow]))
-    assert low is not None and high is not None and low < 1 / 1.3 - 1 < high < 0
-    noisy = [1000.0, 700.0, 1300.0, 900.0, 1100.0]
-    low, high = ratio_change((fast, noisy), (fast, [value * 1.15 for value in noisy]))
-    assert low is not None and high is not None and low < 0 < high  # a 13% move that 30% noise explains
-    assert ratio_change((fast, [1000.0]), (fast, slow)) == (None, None)
 
 
 def test_histogram_percentiles_are_exact_to_three_figures() -> None:

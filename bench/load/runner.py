@@ -14,6 +14,7 @@ from typing import Any
 import psutil
 
 from bench import processes
+from bench.config import BenchConfig
 from bench.errors import BenchError
 from bench.servers import pinned
 
@@ -50,6 +51,30 @@ class LoadSpec:
     remote_workers: int = 0  # a master that waits for this many workers from other hosts (bench worker)
     master_bind_host: str = "127.0.0.1"
     master_port: int = 5557
+
+    @classmethod
+    def of(
+        cls,
+        config: BenchConfig,
+        url: str,
+        endpoint: str,
+        out_dir: Path,
+        *,
+        user_class: str,
+        warmup: float,
+        duration: float,
+        new_connection: bool = False,
+        half_close: bool = False,
+        arrival_rate: float | None = None,
+        remote_workers: int,
+    ) -> LoadSpec:
+        """The one constructor: the run's settings from ``config``, what differs per scenario from the arguments."""
+        return cls(
+            url=url, endpoint=endpoint, user_class=user_class, users=config.users, warmup=warmup, duration=duration,
+            cpus=tuple(config.client_cpus), out_dir=out_dir, new_connection=new_connection, half_close=half_close,
+            arrival_rate=arrival_rate, local_workers=config.locust_workers, remote_workers=remote_workers,
+            master_bind_host=config.master_bind_host, master_port=config.master_port,
+        )  # fmt: skip
 
     @property
     def workers(self) -> int:

@@ -8,11 +8,12 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from bench import analysis
+from bench import analysis, machine
 from bench.analysis import Comparison
 from bench.config import BenchConfig, command_for
 from bench.errors import BenchError
 from bench.report import plots
+from bench.reproduce import EXIT_CODES, OUTCOME_RULES, Reproduction
 from bench.results import (
     CLIENT_BOUND_PERCENT,
     CLOSE_STYLES,
@@ -20,6 +21,7 @@ from bench.results import (
     MIN_SERVER_BUSY,
     NEAR_CLIENT_LIMIT,
     Scenario,
+    load_ceiling,
     load_manifest,
     load_reproduction,
     load_summary,
@@ -49,8 +51,8 @@ def caveats(comparison: Comparison) -> str:
         marks.append("under-driven")
     if comparison.invalid:
         marks.append("failures")
-    if comparison.repeats < analysis.MIN_VERDICT_REPEATS:
-        marks.append(f"under {analysis.MIN_VERDICT_REPEATS} repeats")
+    if comparison.rounds < analysis.MIN_VERDICT_ROUNDS:
+        marks.append(f"under {analysis.MIN_VERDICT_ROUNDS} rounds")
     return ", ".join(marks)
 
 
@@ -75,13 +77,14 @@ def scenario_flags(scenario: Scenario) -> str:
     return "; ".join(marks)
 
 
-def ceiling_text(manifest: dict[str, Any]) -> str:
-    ceiling = manifest.get("client_ceiling")
-    if not ceiling:
+def ceiling_text(manifest: dict[str, Any], user_class: str) -> str:
+    ceiling = load_ceiling(manifest)
+    figures = ceiling.user_classes.get(user_class) if ceiling else None
+    if figures is None:
         return f"not measured ({manifest.get('client_ceiling_error', 'no record')})"
     return (
-        f"{ceiling['keepalive_rps']:,.0f} requests/s with keep-alive, "
-        f"{ceiling['new_connection_rps']:,.0f} with a new connection per request"
+        f"{figures.keepalive_rps:,.0f} requests/s with keep-alive, "
+        f"{figures.new_connection_rps:,.0f} with a new connection per request"
     )
 
 
@@ -101,8 +104,19 @@ def environment_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def render(folder: Path) -> tuple[str, dict[str, str]]:
-    """The page's HTML and its plots as SVG text, from the stored results alone."""
+def reproduction_of(folder: Path) -> Reproduction | None:
+    stored = load_reproduction(folder)
+    try:
+        return Reproduction.model_validate(stored) if stored is not None else None
+    except ValueError:
+        raise BenchError(
+            f"{folder}/reproduction.json is corrupt or older than this titanic-bench: run compare"
+        ) from None
+
+
+def render(folder: Path, recompute: bool = False) -> tuple[str, dict[str, str]]:
+    """The page's HTML and its plots as SVG text, from the stored results alone: the verdicts the run
+    recorded, or with ``recompute`` the verdicts of today's rules (the page says which)."""
     summary = load_summary(folder)
     manifest = load_manifest(folder)
     try:
@@ -110,11 +124,10 @@ def render(folder: Path) -> tuple[str, dict[str, str]]:
     except (KeyError, ValueError):
         raise BenchError(f"{folder}/manifest.json is corrupt: no valid config") from None
     scenarios = summary.scenarios
-    verdicts = analysis.verdicts(scenarios)
+    verdicts = analysis.verdicts(scenarios, config.claim_margin) if recompute else summary.verdicts
     effects = analysis.close_effects(scenarios)
-    throughput = {v["verdict"] for v in verdicts if v["metric"] == "throughput"}
     closed, opened = analysis.closed_loop(scenarios), analysis.open_loop(scenarios)
-    cells = {(v["numerator"], v["denominator"], v["model"], v["workers"]) for v in verdicts}
+    cells = {(v.numerator, v.denominator, v.model, v.workers) for v in verdicts}
     condition = analysis.condition_namer(scenarios)
 
     def pairing(numerator: str, denominator: str, model: str, workers: int, close_style: str | None) -> str:
@@ -146,15 +159,26 @@ def render(folder: Path) -> tuple[str, dict[str, str]]:
         close_sentence=analysis.close_sentence(effects),
         close_effects=effects,
         close_styles=CLOSE_STYLES,
-        overall=throughput.pop() if len(throughput) == 1 else "mixed",
+        overall=analysis.overall_verdict([v for v in verdicts if v.metric == "throughput"]),
         verdicts=verdicts,
+        recomputed=recompute,
+        rounds=max((s.repeat for s in scenarios), default=0),
+        rules_judged_by=sorted({v.rule for v in verdicts}),
+        todays_rule=analysis.claim_rule(config.claim_margin),
+        interval_method=analysis.INTERVAL_METHOD,
+        steadiness=machine.recorded(manifest),
+        precision=manifest.get("precision"),
+        noisy_rounds=analysis.rounds_for_target(scenarios),
+        target_precision=analysis.TARGET_PRECISION,
         comparisons=analysis.comparisons(scenarios),
         agreements=analysis.agreements(scenarios),
-        ceiling_text=ceiling_text(manifest),
+        ceiling_text=ceiling_text(manifest, config.user_class),
         warnings=analysis.warnings(scenarios, manifest),
         scenarios=scenarios,
         equal_load=[s for s in opened if s.load_share is None],
-        reproduction=load_reproduction(folder),
+        reproduction=reproduction_of(folder),
+        exit_codes=EXIT_CODES,
+        outcome_rules=OUTCOME_RULES,
         open_loop=bool(opened),
         svgs=svgs,
         config=config,
@@ -174,7 +198,7 @@ def render(folder: Path) -> tuple[str, dict[str, str]]:
         fmt_share=fmt_share,
         label=analysis.labeller(scenarios),
         rules={
-            "min_repeats": analysis.MIN_VERDICT_REPEATS,
+            "min_rounds": analysis.MIN_VERDICT_ROUNDS,
             "min_busy": f"{MIN_SERVER_BUSY:.0%}",
             "client_bound": f"{CLIENT_BOUND_PERCENT:.0f}%",
             "near_limit": f"{NEAR_CLIENT_LIMIT:.0%}",
@@ -188,9 +212,9 @@ def render(folder: Path) -> tuple[str, dict[str, str]]:
     return page, svgs
 
 
-def build_report(folder: Path, reports_dir: Path) -> Path:
+def build_report(folder: Path, reports_dir: Path, recompute: bool = False) -> Path:
     """Write ``reports_dir/<run-id>/index.html`` and the plots beside it; return the page's path."""
-    page, svgs = render(folder)
+    page, svgs = render(folder, recompute)
     out = reports_dir / load_summary(folder).run_id
     try:
         out.mkdir(parents=True, exist_ok=True)

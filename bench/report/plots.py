@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 
 from bench.analysis import CLAIM_FACTOR, close_name, condition_namer, groups, labeller, usable
 from bench.latency import merged, spectrum_ms
-from bench.results import RAW, Scenario, Variant
+from bench.results import RAW, CloseStyle, Scenario, Variant, Verdict
 from bench.stats import median, median_interval
 
 COLOURS = {  # each framework's default config keeps its framework's colour; variants take the rest
@@ -57,7 +57,7 @@ def colour(server: str) -> str:
     return FALLBACK_COLOURS[sum(map(ord, server)) % len(FALLBACK_COLOURS)]
 
 
-Series = tuple[str, str | None]  # a server config and, where it closes each connection, the client's close style
+Series = tuple[str, CloseStyle | None]  # a server config and, where it closes each connection, the client's close style
 
 
 def series_in(scenarios: Sequence[Scenario]) -> list[Series]:
@@ -268,23 +268,23 @@ def latency_vs_load(scenarios: Sequence[Scenario]) -> Figure:
 VERDICT_MARKS = {"holds": "holds", "refuted": "refuted", "inconclusive": "?"}
 
 
-def ratio_heatmap(verdicts: Sequence[dict[str, Any]]) -> Figure:
+def ratio_heatmap(verdicts: Sequence[Verdict]) -> Figure:
     """The FastAPI/Flask throughput ratio for each pairing of server configs (rows) and each model cost and
     endpoint (columns), with its 95% interval and verdict; the colour scale is centred on the claim, 2x."""
-    cells = [v for v in verdicts if v["metric"] == "throughput"]
-    several_workers = len({v["workers"] for v in cells}) > 1
+    cells = [v for v in verdicts if v.metric == "throughput"]
+    several_workers = len({v.workers for v in cells}) > 1
 
-    def row_of(v: dict[str, Any]) -> str:
-        return f"{v['numerator']} / {v['denominator']}" + (f", {v['workers']} w" if several_workers else "")
+    def row_of(v: Verdict) -> str:
+        return f"{v.numerator} / {v.denominator}" + (f", {v.workers} w" if several_workers else "")
 
-    def column_of(v: dict[str, Any]) -> str:
-        return f"{v['model']}\n{v['endpoint'].upper()}"
+    def column_of(v: Verdict) -> str:
+        return f"{v.model}\n{v.endpoint.upper()}"
 
     rows, columns = list(dict.fromkeys(map(row_of, cells))), list(dict.fromkeys(map(column_of, cells)))
     grid = np.full((len(rows), len(columns)), np.nan)
     for v in cells:
-        if v["ratio"] is not None:
-            grid[rows.index(row_of(v)), columns.index(column_of(v))] = v["ratio"]
+        if v.ratio is not None:
+            grid[rows.index(row_of(v)), columns.index(column_of(v))] = v.ratio
     finite = grid[np.isfinite(grid)]
     low, high = (min(float(finite.min()), 1.0), max(float(finite.max()), 3.0)) if finite.size else (1.0, 3.0)
     norm = TwoSlopeNorm(vcenter=CLAIM_FACTOR, vmin=min(low, CLAIM_FACTOR - 0.01), vmax=max(high, CLAIM_FACTOR + 0.01))
@@ -295,10 +295,10 @@ def ratio_heatmap(verdicts: Sequence[dict[str, Any]]) -> Figure:
         axes.invert_yaxis()
         for v in cells:
             text, ink = "no data", "black"
-            if v["ratio"] is not None:
-                interval = f"{v['ci_low']:.2f}-{v['ci_high']:.2f}" if v["ci_low"] is not None else "no interval"
-                text = f"{v['ratio']:.2f}x  {VERDICT_MARKS[v['verdict']]}\n{interval}"
-                ink = "white" if abs(float(norm(v["ratio"])) - 0.5) > 0.35 else "black"  # readable on dark cells
+            if v.ratio is not None:
+                interval = f"{v.ci_low:.2f}-{v.ci_high:.2f}" if v.ci_low is not None else "no interval"
+                text = f"{v.ratio:.2f}x  {VERDICT_MARKS[v.verdict]}\n{interval}"
+                ink = "white" if abs(float(norm(v.ratio)) - 0.5) > 0.35 else "black"  # readable on dark cells
             axes.text(columns.index(column_of(v)), rows.index(row_of(v)), text, ha="center", va="center",
                       fontsize=7, color=ink)  # fmt: skip
         axes.set_xticks(range(len(columns)), columns, fontsize=8)
