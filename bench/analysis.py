@@ -306,15 +306,14 @@ def judge(comparison: Comparison, margin: float) -> tuple[VerdictName, Direction
     if comparison.under_driven:
         return "inconclusive", None, UNDER_DRIVEN_REASON
     low, high = claim_band(margin)
-    interval = f"the 95% interval {comparison.ci_low:.2f}-{comparison.ci_high:.2f}"
     band = f"the band {low:.2f}-{high:.2f}"
     if low <= comparison.ci_low and comparison.ci_high <= high:
-        return "holds", None, f"{interval} lies within {band}"
+        return "holds", None, f"its 95% interval lies within {band}"
     if comparison.ci_high < low:
-        return "refuted", "slower", f"{interval} lies below {band}: {DIRECTIONS['slower']}"
+        return "refuted", "slower", f"its 95% interval lies below {band}: {DIRECTIONS['slower']}"
     if comparison.ci_low > high:
-        return "refuted", "faster", f"{interval} lies above {band}: {DIRECTIONS['faster']}"
-    return "inconclusive", None, f"{interval} reaches outside {band} without lying wholly outside it"
+        return "refuted", "faster", f"its 95% interval lies above {band}: {DIRECTIONS['faster']}"
+    return "inconclusive", None, f"its 95% interval reaches outside {band} without lying wholly outside it"
 
 
 def claim_comparisons(scenarios: Sequence[Scenario]) -> list[Comparison]:

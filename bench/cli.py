@@ -279,7 +279,8 @@ def reproduce_benchmark(args: argparse.Namespace, argv: Sequence[str]) -> int:
     for difference in installed_version_differences(args.folder):
         console.print(f"[yellow]warning[/yellow]: {difference}")
     run_id = args.run_id or f"{original.run_id}-repro-{default_run_id()}"
-    code = run_and_show(config, schedule(config), run_id, [*PROGRAM.split(), *argv], write_report=False)
+    code = run_and_show(config, schedule(config), run_id, [*PROGRAM.split(), *argv], write_report=False,
+                        paths_to=sys.stderr if args.json else sys.stdout)  # fmt: skip
     if code != OK:
         return code
     folder = config.results_dir / run_id

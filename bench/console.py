@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -133,9 +133,16 @@ def results_table(scenarios: list[Scenario]) -> Table:
 
 
 def run_and_show(
-    config: BenchConfig, plan: list[ScenarioKey], run_id: str | None, command_line: list[str], write_report: bool
+    config: BenchConfig,
+    plan: list[ScenarioKey],
+    run_id: str | None,
+    command_line: list[str],
+    write_report: bool,
+    *,
+    paths_to: TextIO = sys.stdout,
 ) -> int:
-    """Run ``plan`` with a progress bar, then the table, the report and its verdict; return the exit code."""
+    """Run ``plan`` with a progress bar, then the table, the report and its verdict; return the exit code.
+    The paths of summary.json and the report go to ``paths_to`` (stdout, unless it is kept for JSON)."""
     check_cpus_here(config)  # before anything is printed, and before the harness confines itself to the client CPUs
     if config.crosscheck == "wrk" and not wrk.available():
         console.print("[yellow]wrk is not installed (Debian package wrk): the cross-check is skipped[/yellow]")
@@ -163,9 +170,9 @@ def run_and_show(
     precision = load_manifest(outcome.folder).get("precision")
     if precision:
         console.print(precision_sentence(precision))
-    print(outcome.folder / SUMMARY)
+    print(outcome.folder / SUMMARY, file=paths_to)
     if summary.complete and write_report:
-        print(build_report(outcome.folder, config.reports_dir))
+        print(build_report(outcome.folder, config.reports_dir), file=paths_to)
     if outcome.interrupted:
         console.print("[red]interrupted[/red]: the results folder is marked incomplete")
         return INTERRUPTED

@@ -147,14 +147,8 @@ def figures(
     busiest_worker = max((w["cpu_percent"] or 0.0 for w in workers), default=0.0)  # each a single-core process
     rps = requests / float(latency["duration"])
     latencies = percentiles_ms(decode(latency["histogram"]))
-    return Scenario(
-        id=key.id,
-        framework=key.framework,
-        server=key.server,
-        workers=key.workers,
-        endpoint=key.endpoint,
-        model=key.model,
-        repeat=key.repeat,
+    return scenario_of(
+        key,
         requests=requests,
         failures=failures,
         rps=rps,
@@ -174,20 +168,24 @@ def figures(
         client_ceiling_rps=client_ceiling_rps,
         near_client_limit=client_ceiling_rps is not None and rps > NEAR_CLIENT_LIMIT * client_ceiling_rps,
         valid=requests > 0 and failures <= MAX_FAILURE_RATIO * requests,
-        close_style=key.close_style,
-        target_rps=key.target_rps,
-        load_share=key.load_share,
     )
 
 
-def failed_scenario(key: ScenarioKey, reason: str) -> Scenario:
+def scenario_of(key: ScenarioKey, **measured: Any) -> Scenario:
+    """The one constructor of a ``Scenario``: what it is from its key, what it measured from the arguments."""
     return Scenario(
         id=key.id, framework=key.framework, server=key.server, workers=key.workers, endpoint=key.endpoint,
-        model=key.model, repeat=key.repeat, requests=0,
-        failures=0, rps=0.0, p50_ms=None, p90_ms=None, p99_ms=None, p999_ms=None, server_cpu_us_per_request=None,
-        server_busy=None, server_steal=None, under_driven=False, client_cpu_percent=0.0, client_bound=False,
-        client_ceiling_rps=None, near_client_limit=False, valid=False, error=reason, target_rps=key.target_rps,
-        load_share=key.load_share, close_style=key.close_style,
+        model=key.model, repeat=key.repeat, close_style=key.close_style, target_rps=key.target_rps,
+        load_share=key.load_share, **measured,
+    )  # fmt: skip
+
+
+def failed_scenario(key: ScenarioKey, reason: str) -> Scenario:
+    return scenario_of(
+        key, requests=0, failures=0, rps=0.0, p50_ms=None, p90_ms=None, p99_ms=None, p999_ms=None,
+        server_cpu_us_per_request=None, server_busy=None, server_steal=None, under_driven=False,
+        client_cpu_percent=0.0, client_bound=False, client_ceiling_rps=None, near_client_limit=False, valid=False,
+        error=reason,
     )  # fmt: skip
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from bench.results import load_manifest, load_summary
+from bench import machine
+from bench.results import load_ceiling, load_manifest, load_summary
 from tests.servers import STARTED_PIDS
 
 TINY_RUN = ["--endpoints", "get", "--repeats", "1", "--warmup", "1", "--duration", "2", "--users", "8"]
@@ -35,11 +36,11 @@ def test_a_real_run_writes_a_complete_self_describing_folder(tmp_path: Path) -> 
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     folder = tmp_path / "t"
-    assert done.stdout.split() == [str(folder), str(reports / "t" / "index.html")]
+    assert done.stdout.split() == [str(folder / "summary.json"), str(reports / "t" / "index.html")]
     assert (reports / "t" / "index.html").is_file()
     summary = load_summary(folder)
     assert summary.complete
-    assert [(s.framework, s.endpoint, s.repeat) for s in summary.scenarios] == [
+    assert sorted((s.framework, s.endpoint, s.repeat) for s in summary.scenarios) == [
         ("fastapi", "get", 1),
         ("flask", "get", 1),
     ]
@@ -62,8 +63,14 @@ def test_a_real_run_writes_a_complete_self_describing_folder(tmp_path: Path) -> 
     assert manifest["finished_utc"] is not None
     assert manifest["environment"]["packages"]["locust"]
     assert manifest["environment"]["load_average_before"]
-    assert manifest["client_ceiling"]["keepalive_rps"] > 0 and manifest["client_ceiling"]["new_connection_rps"] > 0
-    assert summary.scenarios[1].client_ceiling_rps == manifest["client_ceiling"]["new_connection_rps"]  # gunicorn sync
+    ceiling = load_ceiling(manifest)
+    assert ceiling is not None and ceiling.user_classes["lean"].keepalive_rps > 0
+    flask = next(s for s in summary.scenarios if s.framework == "flask")
+    assert flask.client_ceiling_rps == ceiling.user_classes["lean"].new_connection_rps  # gunicorn sync closes
+    steadiness = machine.recorded(manifest)
+    assert steadiness is not None and steadiness.probe_cv is not None and len(steadiness.probe_slices) >= 15
+    assert steadiness.server_steal is not None and steadiness.load_average_after is not None
+    assert manifest["config"]["order_seed"] is not None
     assert "uvicorn" in " ".join(manifest["commands"]["fastapi-uvicorn-w1-get"]["server"])
     assert "locust" in " ".join(manifest["commands"]["flask-gunicorn-sync-w1-get"]["locust"])
     assert bench(

@@ -198,7 +198,7 @@ def test_a_server_that_idles_on_purpose_is_flagged_and_its_verdict_is_inconclusi
     )  # fmt: skip
     monkeypatch.setitem(SERVER_CONFIGS, "flask-gunicorn-sync", idle)
     config = load_config(
-        overrides={"frameworks": ["fastapi", "flask"], "endpoints": ["get"], "repeats": analysis.MIN_VERDICT_REPEATS,
+        overrides={"frameworks": ["fastapi", "flask"], "endpoints": ["get"], "repeats": analysis.MIN_VERDICT_ROUNDS,
                    "warmup": 0.5, "duration": 1.0, "users": 8, "ceiling_warmup": 0.5, "ceiling_duration": 1.0,
                    "results_dir": tmp_path}
     )  # fmt: skip

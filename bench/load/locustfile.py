@@ -1,6 +1,10 @@
 """Locust users for the Titanic apps; also a plain locustfile for people who know Locust:
 
     locust -f bench/load/locustfile.py --host http://127.0.0.1:8000 LeanGet
+    locust -f bench/load/locustfile.py --host http://127.0.0.1:8000 --bench-arrival-rate 500 LeanGetOpenLoop
+
+With no class named, Locust runs every closed-loop class (and the open-loop ones only with a rate). Each test
+start (every start in the web UI, too) begins a fresh open-loop schedule.
 
 ``bench run`` picks one user class per scenario (lean or stock FastHttpUser, GET or PUT) and adds
 ``--bench-latency-out`` to record every response time exactly (see ``recorder.py``); without that flag
@@ -10,6 +14,8 @@ nothing extra is recorded. In Locust's distributed mode (``--processes N``, or `
 
 from __future__ import annotations
 
+import itertools
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -99,6 +105,7 @@ class FastHttpPut(FastHttpUser):
         self.client.put(BODY_PATH, data=BODY, headers=headers, name="PUT /predict")
 
 
+OPEN_LOOP = (LeanGetOpenLoop, LeanPutOpenLoop)
 USER_CLASSES: dict[tuple[str, str], type[User]] = {
     ("lean", "get"): LeanGet,
     ("lean", "put"): LeanPut,
@@ -135,9 +142,23 @@ def configure_users(environment: Environment, **_: Any) -> None:
     for user_class in USER_CLASSES.values():
         user_class.new_connection = options.bench_new_connection  # type: ignore[attr-defined]
     LeanHttpUser.half_close = options.bench_half_close
-    for open_loop in (LeanGetOpenLoop, LeanPutOpenLoop):
+    for open_loop in OPEN_LOOP:
         open_loop.arrival_rate = options.bench_arrival_rate
         open_loop.schedule_users = options.num_users or 1
+        open_loop.schedule_origin, open_loop.schedule_slots = None, itertools.count()  # a fresh schedule per test
+
+
+@events.init.add_listener
+def choose_user_classes(environment: Environment, **_: Any) -> None:
+    """With no class named Locust runs them all: the open-loop ones only where a rate is given. A named
+    open-loop class without a rate is one clear line."""
+    options = environment.parsed_options
+    if options is None or options.bench_arrival_rate > 0:
+        return
+    named = [user.__name__ for user in OPEN_LOOP if user.__name__ in (options.user_classes or [])]
+    if named:
+        sys.exit(f"{', '.join(named)} sends at a fixed arrival rate: give it with --bench-arrival-rate (requests/s)")
+    environment.user_classes = [user for user in environment.user_classes if user not in OPEN_LOOP]
 
 
 @events.init.add_listener
