@@ -340,8 +340,8 @@ def sweep_benchmark(args: argparse.Namespace, argv: Sequence[str]) -> int:
         from bench.config import quick_settings
 
         recorded.update(quick_settings())
-    # wrk measures saturation: it has no place beside a set arrival rate.
-    config = validate_config({**recorded, **config_overrides(args), "crosscheck": "none"})
+    # wrk measures saturation, and --precision the headline ratios of one: neither has a place beside set rates.
+    config = validate_config({**recorded, **config_overrides(args), "crosscheck": "none", "precision": None})
     try:
         shares = [float(share) for share in args.shares] if args.shares else list(DEFAULT_SHARES)
     except ValueError:

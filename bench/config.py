@@ -139,6 +139,8 @@ class BenchConfig(BaseModel):
             raise ValueError("an open-loop run (arrival_rate) keeps its schedule in one Locust process: no workers")
         if self.user_class == "fasthttp" and "prompt" in self.close_style:
             raise ValueError("prompt close needs the lean user; with user_class fasthttp use close_style lazy")
+        if self.precision is not None and self.arrival_rate is not None:
+            raise ValueError("precision is on a saturation run's headline ratios: drop it for an open-loop run")
         if self.locust_workers and self.remote_workers:
             raise ValueError("choose local Locust workers (locust_workers) or remote ones (remote_workers), not both")
         unknown = sorted(set(self.server_stats) - set(self.targets))

@@ -235,10 +235,11 @@ def print_comparison(comparison: Reproduction) -> None:
     console.print(verdict_table)
     ratio_table = Table(
         title=f"ratios: equivalent when the move's 90% interval lies within ±{comparison.tolerance:.0%}; changed "
-        f"when its 95% interval excludes no change and it moved more than {comparison.tolerance:.0%}"
+        f"when its interval (95% for all ratios together) excludes no change and it moved more than "
+        f"{comparison.tolerance:.0%}"
     )
     for column in ("ratio", "model", "workers", "endpoint", "measured as", "before", "after", "moved", "90% CI",
-                   "95% CI", ""):  # fmt: skip
+                   "change CI", ""):  # fmt: skip
         ratio_table.add_column(column)
     for move in comparison.ratios:
         ratio_table.add_row(

@@ -4,7 +4,9 @@ Compare reads result folders only. First, what differs in the environment. Per r
 (each run's per-round log ratios), a decision (TOST, as in bioequivalence):
 
 - **equivalent**: the 90% interval of the move lies within the tolerance (a factor 1 + tolerance either way);
-- **changed**: the 95% interval excludes no change and the move is larger than the tolerance;
+- **changed**: the interval excludes no change and the move is larger than the tolerance, at 95% over all
+  the ratios compared together (each at 1 - 5%/k for k ratios, Bonferroni), so "changed" is rarely said
+  of two runs of one machine;
 - **undetermined**: neither, with the rounds per run that would decide it, from the runs' own spread.
 
 The move is the Hodges-Lehmann shift between the two runs' per-round log ratios, its intervals the
@@ -79,7 +81,7 @@ class RatioMove(Record):
     moved: float | None  # after / before - 1, from the Hodges-Lehmann shift of the per-round log ratios
     low90: float | None  # the move's 90% interval (equivalence)
     high90: float | None
-    low95: float | None  # the move's 95% interval (change)
+    low95: float | None  # the move's change interval (95% over all the ratios compared: ``change_confidence``)
     high95: float | None
     decision: Decision
     rounds_needed: int | None = None  # undetermined: rounds per run that would decide it
@@ -154,11 +156,21 @@ def figure_changes(before: list[Scenario], after: list[Scenario]) -> list[Change
     return changes
 
 
-def decide(before: list[float], after: list[float], tolerance: float) -> tuple[Decision, int | None, dict[str, Any]]:
+def change_confidence(ratios: int) -> float:
+    """The confidence of each ratio's change interval, so that all of them together wrongly call a change no
+    more often than 1 - CONFIDENCE (Bonferroni): "changed" is said of the comparison as a whole. Equivalence
+    needs no such correction: it is said only when every ratio is equivalent."""
+    return 1 - (1 - CONFIDENCE) / max(ratios, 1)
+
+
+def decide(
+    before: list[float], after: list[float], tolerance: float, confidence: float = CONFIDENCE
+) -> tuple[Decision, int | None, dict[str, Any]]:
     """TOST on two runs' per-round log ratios: the decision, the rounds per run that would settle an
-    undetermined one, and the move with its intervals (as after / before - 1)."""
+    undetermined one, and the move with its intervals (as after / before - 1; the change interval at
+    ``confidence``)."""
     equivalence = shift_interval(before, after, EQUIVALENCE_CONFIDENCE)
-    change = shift_interval(before, after, CONFIDENCE)
+    change = shift_interval(before, after, confidence)
     if equivalence is None or change is None:
         return "undetermined", None, {"moved": None, "low90": None, "high90": None, "low95": None, "high95": None}
     bound = math.log1p(tolerance)
@@ -179,18 +191,19 @@ def decide(before: list[float], after: list[float], tolerance: float) -> tuple[D
     if abs(change.shift) < bound:  # to show equivalence, the 90% interval must fit in what the move leaves
         needed = rounds_for_shift(spread, bound - abs(change.shift), EQUIVALENCE_CONFIDENCE)
     else:  # to show a change, the 95% interval must exclude no change
-        needed = rounds_for_shift(spread, abs(change.shift), CONFIDENCE)
+        needed = rounds_for_shift(spread, abs(change.shift), confidence)
     return "undetermined", needed, moves
 
 
 def ratio_moves(before: list[Scenario], after: list[Scenario], tolerance: float) -> list[RatioMove]:
     old = {c.key: c for c in analysis.comparisons(before)}
     new = {c.key: c for c in analysis.comparisons(after)}
+    common = [k for k in old if k in new]
     moves = []
-    for key in [k for k in old if k in new]:
+    for key in common:
         first = log_ratios(*round_values(before, old[key]))
         second = log_ratios(*round_values(after, new[key]))
-        decision, needed, moved = decide(first, second, tolerance)
+        decision, needed, moved = decide(first, second, tolerance, change_confidence(len(common)))
         label, model, workers, endpoint, metric = key
         moves.append(
             RatioMove(label=label, model=model, workers=workers, endpoint=endpoint, metric=metric,

@@ -1,5 +1,6 @@
-"""Results that travel: a folder recorded on another machine reads here, the manifest names every version on the
-measured path, and the wheel carries every file the package reads."""
+"""Results that travel: a folder recorded on another machine reads here, older schemas load as records, the
+manifest names every version on the measured path, the wheel carries every file the package reads, and the
+CLI keeps its conventions (one program name, --version, the verbs, defaults in --help, one exit code each)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from bench import environment
+from bench import analysis, environment
 from bench.cli import main
+from bench.errors import BUG, OK, USAGE
+from bench.report.html import build_report
 from bench.reproduce import compare
+from bench.results import RULE_BEFORE_3, SCHEMA_VERSION, load_ceiling, load_manifest, load_summary
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parents[1]
@@ -75,3 +79,45 @@ def test_the_wheel_carries_every_file_the_package_reads(tmp_path: Path) -> None:
     wanted += ["apps/openapi.json", *(f"apps/artifacts/{p.name}" for p in (ROOT / "apps" / "artifacts").iterdir())]
     assert "bench/load/wrk_report.lua" in wanted
     assert not [name for name in wanted if name not in names]
+
+
+def test_schema_2_loads_as_records_of_the_rule_it_was_judged_by(tmp_path: Path) -> None:
+    summary, manifest = load_summary(FIXTURES / "schema2"), load_manifest(FIXTURES / "schema2")
+    assert summary.schema_version == manifest["schema_version"] == SCHEMA_VERSION
+    stored = [v for v in summary.verdicts if v.metric == "throughput"]
+    assert stored and all(v.rule == RULE_BEFORE_3 and v.band_high is None for v in stored)
+    ceiling = load_ceiling(manifest)
+    assert ceiling is not None and ceiling.user_classes["lean"].keepalive_rps == 11000.0
+    html = build_report(FIXTURES / "schema2", tmp_path).read_text()
+    assert "judged by an older rule" in html and RULE_BEFORE_3 in html
+    recomputed = build_report(FIXTURES / "schema2", tmp_path, recompute=True).read_text()
+    assert "Re-judged with today" in recomputed and analysis.claim_rule(0.10) in recomputed
+
+
+def test_the_cli_names_itself_once_states_its_defaults_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == OK
+    bare = capsys.readouterr().out
+    assert bare.startswith("usage: python -m bench") and all(verb in bare for verb in ("run", "compare", "report"))
+    assert "exit codes:" in bare and "4    a run could not complete" in bare
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.startswith("python -m bench (titanic-bench) ")
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    helped = " ".join(capsys.readouterr().out.split())
+    assert "(default: 20, from defaults.toml)" in helped and "(default: 0.1, from defaults.toml)" in helped
+    with pytest.raises(SystemExit) as bad:
+        main(["run", "--precision", "150%"])
+    assert bad.value.code == USAGE and "expected a share between 0 and 100%" in capsys.readouterr().err
+
+
+def test_an_unexpected_exception_is_a_bug_with_its_own_exit_code(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(*_: object) -> int:
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr("bench.cli.run_verb", broken)
+    assert main(["list"]) == BUG
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "ZeroDivisionError: boom" in err and "this is a bug in titanic-bench" in err

@@ -13,7 +13,7 @@ import pytest
 from bench import analysis
 from bench.analysis import CLAIM_FACTOR, Comparison, claim_band, judge
 from bench.config import load_config
-from bench.reproduce import decide
+from bench.reproduce import change_confidence, decide
 from bench.results import load_summary
 from bench.run import more_rounds, round_plan, schedule
 from bench.stats import median_interval, paired_ratio, rounds_for_precision
@@ -109,6 +109,20 @@ def test_two_runs_of_one_distribution_are_rarely_called_changed(cv: float) -> No
     rng = np.random.default_rng(int(cv * 100))
     decisions = [decide(*two_runs(rng, 10, cv, 0.0), 0.10)[0] for _ in range(200)]
     assert decisions.count("changed") <= 0.05 * 200
+
+
+def test_two_comparisons_of_many_ratios_are_rarely_called_changed() -> None:
+    """ "changed" is said of a whole comparison: over 12 ratios, each interval is widened (Bonferroni)."""
+    rng = np.random.default_rng(12)
+    ratios = 12
+    outcomes = [
+        any(
+            decide(*two_runs(rng, 10, 0.15, 0.0), 0.10, change_confidence(ratios))[0] == "changed"
+            for _ in range(ratios)
+        )
+        for _ in range(200)
+    ]
+    assert sum(outcomes) <= 0.05 * 200
 
 
 def test_a_true_30_percent_shift_is_called_changed() -> None:

@@ -121,6 +121,8 @@ def test_config_layers(tmp_path: Path) -> None:
         ({"model": "forest"}, "unknown model"),
         ({"repeats": 0}, "repeats"),
         ({"arrival_rate": 100.0, "user_class": "fasthttp"}, "open-loop"),
+        ({"arrival_rate": 100.0, "precision": 0.05}, "precision is on a saturation run"),
+        ({"claim_margin": 1.5}, "claim_margin"),
     ],
 )
 def test_bad_settings_are_one_clear_error(overrides: dict[str, object], message: str) -> None:
