@@ -205,6 +205,7 @@ def add_analysis_parsers(verbs: Any) -> None:
         "--tolerance", type=share, default=DEFAULT_TOLERANCE, help="the equivalence margin of a ratio"
     )
     reproduce.add_argument("--json", action="store_true", help="print the comparison as one JSON object")
+    reproduce.add_argument("--repeats", type=int, help="rounds for the new run (default: as recorded)")
     add_precision_flags(reproduce)
     add_output_flags(reproduce)
     state_defaults(reproduce)
