@@ -78,8 +78,8 @@ class RatioMove(Record):
     metric: str
     before: float | None
     after: float | None
-    moved: float | None  # after / before - 1, from the Hodges-Lehmann shift of the per-round log ratios
-    low90: float | None  # the move's 90% interval (equivalence)
+    moved: float | None  # after / before - 1 (the decision rests on the shift's intervals below)
+    low90: float | None  # the 90% interval of the Hodges-Lehmann shift of the per-round ratios (equivalence)
     high90: float | None
     low95: float | None  # the move's change interval (95% over all the ratios compared: ``change_confidence``)
     high95: float | None
@@ -170,28 +170,28 @@ def decide(
     undetermined one, and the move with its intervals (as after / before - 1; the change interval at
     ``confidence``)."""
     equivalence = shift_interval(before, after, EQUIVALENCE_CONFIDENCE)
-    change = shift_interval(before, after, confidence)
-    if equivalence is None or change is None:
+    change = shift_interval(before, after, confidence)  # None: too few rounds for so wide an interval
+    if equivalence is None:
         return "undetermined", None, {"moved": None, "low90": None, "high90": None, "low95": None, "high95": None}
-    bound = math.log1p(tolerance)
+    bound, shift = math.log1p(tolerance), equivalence.shift
     moves = {
-        "moved": math.expm1(change.shift),
+        "moved": math.expm1(shift),
         "low90": math.expm1(equivalence.low),
         "high90": math.expm1(equivalence.high),
-        "low95": math.expm1(change.low),
-        "high95": math.expm1(change.high),
+        "low95": math.expm1(change.low) if change else None,
+        "high95": math.expm1(change.high) if change else None,
     }
     if -bound <= equivalence.low and equivalence.high <= bound:
         return "equivalent", None, moves
-    if (change.low > 0 or change.high < 0) and abs(change.shift) > bound:
+    if change is not None and (change.low > 0 or change.high < 0) and abs(shift) > bound:
         return "changed", None, moves
     spread = math.sqrt((np.var(before, ddof=1) + np.var(after, ddof=1)) / 2)
     if spread == 0:
         return "undetermined", None, moves
-    if abs(change.shift) < bound:  # to show equivalence, the 90% interval must fit in what the move leaves
-        needed = rounds_for_shift(spread, bound - abs(change.shift), EQUIVALENCE_CONFIDENCE)
-    else:  # to show a change, the 95% interval must exclude no change
-        needed = rounds_for_shift(spread, abs(change.shift), confidence)
+    if abs(shift) < bound:  # to show equivalence, the 90% interval must fit in what the move leaves
+        needed = rounds_for_shift(spread, bound - abs(shift), EQUIVALENCE_CONFIDENCE)
+    else:  # to show a change, the change interval must exclude no change
+        needed = rounds_for_shift(spread, abs(shift), confidence)
     return "undetermined", needed, moves
 
 
@@ -204,6 +204,9 @@ def ratio_moves(before: list[Scenario], after: list[Scenario], tolerance: float)
         first = log_ratios(*round_values(before, old[key]))
         second = log_ratios(*round_values(after, new[key]))
         decision, needed, moved = decide(first, second, tolerance, change_confidence(len(common)))
+        before_ratio, after_ratio = old[key].ratio, new[key].ratio
+        if before_ratio and after_ratio is not None:  # shown as the two ratios' move; decided on the shift
+            moved["moved"] = after_ratio / before_ratio - 1
         label, model, workers, endpoint, metric = key
         moves.append(
             RatioMove(label=label, model=model, workers=workers, endpoint=endpoint, metric=metric,

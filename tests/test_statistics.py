@@ -112,17 +112,18 @@ def test_two_runs_of_one_distribution_are_rarely_called_changed(cv: float) -> No
 
 
 def test_two_comparisons_of_many_ratios_are_rarely_called_changed() -> None:
-    """ "changed" is said of a whole comparison: over 12 ratios, each interval is widened (Bonferroni)."""
+    """ "changed" is said of a whole comparison: over 12 ratios, each interval is widened (Bonferroni), so the
+    family-wise rate stays near 5% (bounded here at 6%: 1,000 simulated comparisons have a 0.7% error)."""
     rng = np.random.default_rng(12)
-    ratios = 12
+    ratios, trials = 12, 1000
     outcomes = [
         any(
             decide(*two_runs(rng, 10, 0.15, 0.0), 0.10, change_confidence(ratios))[0] == "changed"
             for _ in range(ratios)
         )
-        for _ in range(200)
+        for _ in range(trials)
     ]
-    assert sum(outcomes) <= 0.05 * 200
+    assert sum(outcomes) <= 0.06 * trials
 
 
 def test_a_true_30_percent_shift_is_called_changed() -> None:
