@@ -28,6 +28,7 @@ from bench.results import (
 from bench.server_configs import server_config
 from bench.stats import (
     CONFIDENCE,
+    Ratio,
     coefficient_of_variation,
     fewest_for_interval,
     median,
@@ -38,7 +39,11 @@ from bench.stats import (
 CLAIM = "FastAPI is 2x faster than Flask"
 CLAIM_FACTOR = 2.0  # the claim's "about 2x": its band is CLAIM_FACTOR divided and multiplied by 1 + the margin
 CLAIM_PAIR = ("fastapi", "flask")
-PAIRS = (CLAIM_PAIR, ("tornado", "flask"), ("fastapi", "tornado"))  # app families; every config of each
+# The headline's pair: each framework under its usual server (servers.toml's [frameworks]), the seed's pairing.
+CLAIM_SERVERS = tuple(server_config(family).name for family in CLAIM_PAIR)
+# App families compared, every config of each against every config of the other: the claim, Tornado, and
+# FastAPI against Starlette alone (the cost of FastAPI's own layer: validation and dependency injection).
+PAIRS = (CLAIM_PAIR, ("tornado", "flask"), ("fastapi", "tornado"), ("fastapi", "starlette"))
 CV_WARNING = 0.05
 LOAD_WARNING = 0.5
 
@@ -384,10 +389,16 @@ def outcome_phrase(verdict: VerdictName | Literal["mixed"], directions: set[str 
 
 
 def headline(verdict_list: Sequence[Verdict]) -> str:
-    """One sentence for a data scientist: the throughput verdict, the figures, and what limits them."""
+    """One sentence for a data scientist: the throughput verdict, the figures, and what limits them. Where a run
+    pairs more configs on one model and worker count, the sentence is on the usual pair (``CLAIM_SERVERS``);
+    over several models or worker counts, it says how the verdict depends on them (``conditions``)."""
     throughput = [v for v in verdict_list if v.metric == "throughput"]
     if len({(v.numerator, v.denominator, v.model, v.workers) for v in throughput}) > 1:
-        return conditions(throughput)
+        usual = [v for v in verdict_list if (v.numerator, v.denominator) == CLAIM_SERVERS]
+        if not usual or len({(v.model, v.workers) for v in throughput}) > 1:
+            return conditions(throughput)
+        verdict_list = usual
+        throughput = [v for v in verdict_list if v.metric == "throughput"]
     if not throughput:
         return (
             f'The claim "{CLAIM}" is not tested by this run: it has no closed-loop (saturation) results of both '
@@ -438,6 +449,93 @@ def driver_sentence(verdict_list: Sequence[Verdict]) -> str:
     if differing:
         sentence += f". The two load generators do not agree on the verdict ({'; '.join(differing)})"
     return sentence + "."
+
+
+@dataclass(frozen=True)
+class Decomposition:
+    """The headline ratio (each framework under its usual server) split in two, on one endpoint: FastAPI/Flask
+    under one server both run on (the framework), and what the usual servers add (the servers), each the
+    median of per-round ratios with its interval. Per round, headline = framework x servers exactly."""
+
+    runs_on: str  # the server both run on in the framework comparison
+    endpoint: str
+    headline: Comparison
+    framework: Comparison  # fastapi config / flask config, both on ``runs_on``
+    numerator_server: Comparison  # FastAPI's usual config / FastAPI on ``runs_on``
+    denominator_server: Comparison  # Flask's usual config / Flask on ``runs_on``
+    servers: Ratio | None  # numerator_server / denominator_server, per round
+
+
+def round_values(scenarios: Sequence[Scenario], variant: Variant, endpoint: str) -> dict[int, float]:
+    """A variant's throughput per round on one endpoint."""
+    return {s.repeat: s.rps for s in usable(groups(scenarios).get((variant, endpoint), []))}
+
+
+def decompositions(scenarios: Sequence[Scenario]) -> list[Decomposition]:
+    """For each FastAPI and Flask config that run on the same server (``ServerConfig.runs_on``), other than the
+    headline's own servers, the headline ratio split into the framework's factor and the servers' factor."""
+    closed = closed_loop(scenarios)
+    variants = variants_in(closed)
+    usual = {family: server_config(family).name for family in CLAIM_PAIR}
+    found = []
+    for top, bottom in [
+        (top, bottom) for top in variants for bottom in variants
+        if (family_of(top.server), family_of(bottom.server)) == CLAIM_PAIR
+        and server_config(top.server).runs_on == server_config(bottom.server).runs_on != ""
+        and (top.model, top.workers) == (bottom.model, bottom.workers)
+        and usual[CLAIM_PAIR[0]] != top.server and usual[CLAIM_PAIR[1]] != bottom.server
+    ]:  # fmt: skip
+        head_top = [v for v in variants if v.server == usual[CLAIM_PAIR[0]] and v[1:3] == top[1:3]]
+        head_bottom = [v for v in variants if v.server == usual[CLAIM_PAIR[1]] and v[1:3] == bottom[1:3]
+                       and v.close_style != "lazy"]  # fmt: skip
+        if not head_top or not head_bottom:
+            continue
+        for endpoint in sorted({s.endpoint for s in closed}):
+            values = [round_values(closed, v, endpoint) for v in (head_top[0], top, head_bottom[0], bottom)]
+            rounds = sorted(set.intersection(*(set(v) for v in values)))
+            servers = paired_ratio([values[0][r] / values[1][r] for r in rounds],
+                                   [values[2][r] / values[3][r] for r in rounds])  # fmt: skip
+            found.append(
+                Decomposition(
+                    server_config(top.server).runs_on,
+                    endpoint,
+                    compare(closed, head_top[0], head_bottom[0], endpoint, "throughput"),
+                    compare(closed, top, bottom, endpoint, "throughput"),
+                    compare(closed, head_top[0], top, endpoint, "throughput"),
+                    compare(closed, head_bottom[0], bottom, endpoint, "throughput"),
+                    servers,
+                )
+            )
+    return found
+
+
+def with_interval(ratio: float | None, low: float | None, high: float | None) -> str:
+    """``1.23x (95% CI 1.10-1.40)``."""
+    if ratio is None:
+        return "unknown"
+    return f"{ratio:.2f}x" + (f" (95% CI {low:.2f}-{high:.2f})" if low is not None and high is not None else "")
+
+
+def interval_of(comparison: Comparison) -> str:
+    return with_interval(comparison.ratio, comparison.ci_low, comparison.ci_high)
+
+
+def decomposition_sentence(found: Sequence[Decomposition]) -> str:
+    """Where the headline ratio comes from: the framework under one server, and the servers."""
+    parts = []
+    for d in found:
+        if d.headline.ratio is None or d.framework.ratio is None:
+            continue
+        servers = with_interval(d.servers.ratio, d.servers.ci_low, d.servers.ci_high) if d.servers else "unknown"
+        parts.append(
+            f"on {d.endpoint.upper()}, {d.headline.label} {interval_of(d.headline)} ≈ the frameworks on one server, "
+            f"{d.framework.label} {interval_of(d.framework)}, x the servers {servers} "
+            f"({d.numerator_server.label} {interval_of(d.numerator_server)} over {d.denominator_server.label} "
+            f"{interval_of(d.denominator_server)})"
+        )
+    if not parts:
+        return ""
+    return f"Where the ratio comes from (medians of per-round ratios: the product is approximate): {'; '.join(parts)}."
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from apps.model import DEFAULT_MODEL, MODEL_NAMES
 from bench.config import DEFAULTS_PATH, FRAMEWORKS, parse_cpus, read_defaults
 from bench.errors import BUG, INTERRUPTED, OK, PROGRAM, RUN_FAILED, USAGE, BenchError
 from bench.reproduce import DEFAULT_TOLERANCE, EXIT_CODES, OUTCOME_RULES
-from bench.server_configs import APP_SERVERS
+from bench.server_configs import BUILT_IN_SERVERS
 
 EXIT_CODE_HELP = "\n".join(
     [
@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=OneLineParser)
 
     serve = add_verb(verbs, "serve", help="run one app under its production server")
-    serve.add_argument("server", choices=(*FRAMEWORKS, *APP_SERVERS), help="a framework or a named server config")
+    serve.add_argument("server", choices=(*FRAMEWORKS, *BUILT_IN_SERVERS), help="a framework or a named server config")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (0: a free one; default 8000)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
@@ -72,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--worker-class", choices=("sync", "gthread"), help="flask: flask-gunicorn-sync or -gthread")
     serve.add_argument("--stats-port", type=int, help="also answer GET /stats there: the server's CPU seconds")
 
-    add_verb(verbs, "list", help="the named server configs and models")
+    listing = add_verb(verbs, "list", help="the named server configs and models")
+    add_servers_file_flag(listing)
     add_worker_parser(verbs)
     add_run_parser(verbs)
     add_analysis_parsers(verbs)
@@ -115,6 +116,7 @@ def add_run_parser(verbs: Any) -> None:
         "--frameworks", type=names, help="comma-separated, e.g. fastapi,flask; each under its usual server config"
     )
     run.add_argument("--servers", type=names, help="named server configs (bench list); overrides --frameworks")
+    add_servers_file_flag(run)
     run.add_argument("--endpoints", type=names, help="comma-separated: get,put")
     run.add_argument("--model", type=names, help=f"comma-separated, from {', '.join(MODEL_NAMES)}")
     run.add_argument("--workers", type=counts, help="server worker processes, e.g. 1 or 1,2")
@@ -156,6 +158,12 @@ def add_run_parser(verbs: Any) -> None:
     )
     add_output_flags(run)
     state_defaults(run)
+
+
+def add_servers_file_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--servers-file", type=Path, help="a TOML file of [servers.NAME] tables adding your own server configs"
+    )
 
 
 def add_precision_flags(parser: argparse.ArgumentParser) -> None:
@@ -303,10 +311,16 @@ def show_comparison(comparison: Any, as_json: bool) -> None:
 
 
 def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """The flags that name a setting of ``BenchConfig`` (same name), as overrides of the lower layers."""
+    """The flags that name a setting of ``BenchConfig`` (same name), as overrides of the lower layers, and a
+    servers file's configs as their definitions."""
     from bench.config import BenchConfig
+    from bench.server_configs import read_servers_file
 
-    return {name: value for name, value in vars(args).items() if name in BenchConfig.model_fields and value is not None}
+    settings = BenchConfig.model_fields
+    overrides = {name: value for name, value in vars(args).items() if name in settings and value is not None}
+    if getattr(args, "servers_file", None) is not None:
+        overrides["server_definitions"] = read_servers_file(args.servers_file)
+    return overrides
 
 
 def client_ceiling(args: argparse.Namespace) -> int:
@@ -365,7 +379,10 @@ def run_verb(args: argparse.Namespace, argv: Sequence[str]) -> int:
         return work(args.master, args.master_port, tuple(args.cpus or ()), args.scenarios)
     if args.verb == "list":
         from bench.console import print_server_configs
+        from bench.server_configs import read_servers_file, register
 
+        if args.servers_file is not None:
+            register(read_servers_file(args.servers_file))
         print_server_configs()
         return 0
     if args.verb == "run":

@@ -18,10 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from apps.model import MODEL_NAMES
 from bench.errors import BenchError
 from bench.results import CloseStyle
-from bench.server_configs import APP_SERVERS, DEFAULT_FOR_FRAMEWORK, server_config
+from bench.server_configs import DEFAULT_FOR_FRAMEWORK, app_servers, register, server_config
 
 DEFAULTS_PATH = Path(__file__).with_name("defaults.toml")
-FRAMEWORKS = ("fastapi", "flask", "tornado")
+FRAMEWORKS = tuple(DEFAULT_FOR_FRAMEWORK)
 ENDPOINTS = ("get", "put")
 
 Endpoint = Literal["get", "put"]
@@ -33,7 +33,9 @@ class BenchConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    frameworks: list[Literal["fastapi", "flask", "tornado"]] = Field(min_length=1)
+    frameworks: list[str] = Field(min_length=1)
+    # A user's server configs (--servers-file), as their definitions, so the run's record carries them.
+    server_definitions: dict[str, dict[str, Any]] = Field(default_factory=dict)
     servers: list[str] = Field(default_factory=list)  # named server configs; empty: each framework's default
     endpoints: list[Endpoint] = Field(min_length=1)
     model: list[str] = Field(min_length=1)
@@ -71,6 +73,14 @@ class BenchConfig(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
+    def _register_user_servers(cls, data: Any) -> Any:
+        """A user's configs join the registry before any setting names them (a recorded run's, too)."""
+        if isinstance(data, dict) and data.get("server_definitions"):
+            register(data["server_definitions"])
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
     def _settings_added_later(cls, data: Any) -> Any:
         """A config recorded before a setting existed takes today's default for it."""
         if isinstance(data, dict) and any(name not in data for name in ADDED_IN_3):
@@ -83,6 +93,14 @@ class BenchConfig(BaseModel):
     def _one_or_a_list(cls, value: Any) -> Any:
         """A single model or worker count (as recorded before these became lists) is a list of one."""
         return value if isinstance(value, list) else [value]
+
+    @field_validator("frameworks")
+    @classmethod
+    def _known_frameworks(cls, frameworks: list[str]) -> list[str]:
+        unknown = [name for name in frameworks if name not in FRAMEWORKS]
+        if unknown:
+            raise ValueError(f"unknown framework {unknown[0]!r}; choose from {', '.join(FRAMEWORKS)}")
+        return frameworks
 
     @field_validator("model")
     @classmethod
@@ -104,7 +122,7 @@ class BenchConfig(BaseModel):
     def _known_servers(cls, names: list[str]) -> list[str]:
         configs = [server_config(name) for name in names]
         if any(config.framework == "null" for config in configs):
-            raise ValueError(f"the null server is the harness's own; choose from {', '.join(APP_SERVERS)}")
+            raise ValueError(f"the null server is the harness's own; choose from {', '.join(app_servers())}")
         return [config.name for config in configs]
 
     @field_validator("frameworks", "endpoints", "servers", "model", "workers", "close_style")

@@ -19,7 +19,16 @@ from rich.table import Table
 
 from apps.model import MODEL_NAMES
 from bench import ceiling
-from bench.analysis import close_effects, close_name, close_sentence, headline, headline_comparisons, labeller
+from bench.analysis import (
+    close_effects,
+    close_name,
+    close_sentence,
+    decomposition_sentence,
+    decompositions,
+    headline,
+    headline_comparisons,
+    labeller,
+)
 from bench.config import BenchConfig, check_cpus_here
 from bench.errors import INTERRUPTED, OK, RUN_FAILED
 from bench.load import wrk
@@ -36,7 +45,7 @@ from bench.results import (
     load_summary,
 )
 from bench.run import ScenarioKey, estimated_seconds, run
-from bench.server_configs import APP_SERVERS, SERVER_CONFIGS
+from bench.server_configs import SERVER_CONFIGS, app_servers
 from bench.stats import median
 
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
@@ -166,7 +175,8 @@ def run_and_show(
     summary = load_summary(outcome.folder, require_complete=False)
     if summary.complete:
         console.print(" ".join(filter(None, [headline(summary.verdicts),
-                                            close_sentence(close_effects(outcome.scenarios))])))  # fmt: skip
+                                            close_sentence(close_effects(outcome.scenarios)),
+                                            decomposition_sentence(decompositions(outcome.scenarios))])))  # fmt: skip
     precision = load_manifest(outcome.folder).get("precision")
     if precision:
         console.print(precision_sentence(precision))
@@ -294,10 +304,10 @@ def print_server_configs() -> None:
     table = Table(title="server configs (--servers)", caption=f"models (--model): {', '.join(MODEL_NAMES)}")
     for column in ("name", "framework", "handler", "server", "command (port 8000, 1 worker)"):
         table.add_column(column)
-    for name in APP_SERVERS:
+    for name in app_servers():
         config = SERVER_CONFIGS[name]
-        command = " ".join(config.command("127.0.0.1", 8000, 1)).replace(sys.executable, "python")
-        table.add_row(name, config.framework, config.handler, config.server, command)
+        command = " ".join(config.command_line("127.0.0.1", 8000, 1)).replace(sys.executable, "python")
+        table.add_row(name, config.framework, config.handler or config.description, config.server, command)
     Console(width=200).print(table)
 
 

@@ -12,13 +12,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bench.server_configs import SERVER_CONFIGS
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONSTRAINTS = PROJECT_ROOT / "constraints.txt"
-PACKAGES = (  # every distribution on the measured path: frameworks, servers, model libraries, load generator
-    "fastapi", "starlette", "pydantic", "pydantic-core", "flask", "werkzeug", "tornado", "uvicorn", "uvloop",
-    "httptools", "h11", "gunicorn", "uvicorn-worker", "scikit-learn", "skops", "locust", "gevent", "geventhttpclient",
-    "hdrhistogram", "psutil", "numpy", "scipy",
-)  # fmt: skip
+# The harness's own distributions on the measured path; each server config adds its own (servers.toml).
+HARNESS_PACKAGES = ("scikit-learn", "skops", "locust", "gevent", "geventhttpclient", "hdrhistogram", "psutil", "numpy",
+                    "scipy")  # fmt: skip
 TOOLS = {"wrk": ["wrk", "-v"]}  # external tools and the command that prints their version
 
 
@@ -32,9 +32,15 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def packages() -> list[str]:
+    """Every distribution on the measured path: each registered server config's, then the harness's."""
+    from_configs = [name for config in SERVER_CONFIGS.values() for name in config.packages]
+    return list(dict.fromkeys([*from_configs, *HARNESS_PACKAGES]))
+
+
 def package_versions() -> dict[str, str | None]:
     versions: dict[str, str | None] = {}
-    for name in PACKAGES:
+    for name in packages():
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

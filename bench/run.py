@@ -6,6 +6,7 @@ first round the stability probe runs on the server CPUs; over the run the CPUs' 
 to the manifest's ``machine``). With ``precision`` set, rounds are added until every headline ratio's 95%
 half-width is at most that share of the ratio, or ``max_minutes`` runs out.
 
+A server config from a ``--servers-file`` is first held to a few requests of the contract (``bench.verify``).
 A scenario: start the server (pinned), wait for /health, verify one answer, warm up (discarded),
 measure (the server's CPU and the hypervisor's steal of it too, for its busy share), with the wrk
 cross-check let wrk drive the same server process as well (before Locust in even repeats, after it in
@@ -55,6 +56,7 @@ from bench.results import (
 from bench.sampling import CpuUsage
 from bench.server_configs import server_config
 from bench.servers import RemoteServer, Server, ServerSpec, free_port, verify
+from bench.verify import verify_user_configs
 from bench.window import measure_window
 
 SCENARIO_OVERHEAD_SECONDS = 4.0  # server start, Locust start, stop: for the progress estimate only
@@ -286,6 +288,7 @@ def run(
     ``on_scenario`` reports progress.
     """
     run_id = run_id or default_run_id()
+    verify_user_configs(config)  # a user's server config must keep the contract before anything is measured
     steadiness = machine.before_run(config.server_cpus) if not config.targets else None
     folder = create_run_folder(config.results_dir, run_id)
     manifest: dict[str, Any] = {

@@ -1,93 +1,124 @@
-"""The named server configurations: which app, under which production server, started how.
+"""The named server configs: which app, under which production server, started how.
 
-One entry per deployment a user may choose with ``--servers`` (``python -m bench list`` prints them).
-Each builds its exact command line from the address and the worker count; nothing else in the harness
-knows a server's flags.
+The built-ins are declared in ``servers.toml`` beside this module, in the same form a user's
+``--servers-file`` takes (``read_servers_file``); ``register`` adds a user's to the registry. Each config
+builds its exact command line from the address and the worker count; nothing else in the harness knows a
+server's flags.
 """
 
 from __future__ import annotations
 
+import string
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bench.errors import BenchError
 
-GTHREAD_THREADS = 4  # threads per gunicorn gthread worker
+BUILT_IN_PATH = Path(__file__).with_name("servers.toml")
+PLACEHOLDERS = ("python", "host", "port", "workers", "address")
 
 
-def uvicorn(app: str) -> Callable[[str, int, int], list[str]]:
-    def command(host: str, port: int, workers: int) -> list[str]:
-        return [
-            sys.executable, "-m", "uvicorn", app, "--host", host, "--port", str(port), "--workers", str(workers),
-            "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
-        ]  # fmt: skip
-
-    return command
-
-
-def gunicorn(app: str, *worker: str) -> Callable[[str, int, int], list[str]]:
-    def command(host: str, port: int, workers: int) -> list[str]:
-        bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        return [
-            sys.executable, "-m", "gunicorn", app, "--bind", bind, "--workers", str(workers), *worker,
-            "--log-level", "warning",
-        ]  # fmt: skip
-
-    return command
-
-
-def module(name: str) -> Callable[[str, int, int], list[str]]:
-    def command(host: str, port: int, workers: int) -> list[str]:
-        return [sys.executable, "-m", name, "--host", host, "--port", str(port), "--workers", str(workers)]
-
-    return command
-
-
-def null_server(host: str, port: int, workers: int) -> list[str]:
-    """The harness's null server: one process, whatever ``workers`` says."""
-    return [sys.executable, "-m", "bench.nullserver", "--host", host, "--port", str(port)]
-
-
-@dataclass(frozen=True)
-class ServerConfig:
+class ServerConfig(BaseModel):
     """One deployment of one app."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     name: str
-    framework: str  # the app's family: fastapi, flask, tornado (or null, the harness's own null server)
-    handler: str
-    server: str
-    command: Callable[[str, int, int], list[str]]  # (host, port, workers) -> the command line
+    framework: str  # the app's family, a label (null: the harness's own null server)
+    command: tuple[str, ...] = Field(min_length=1)  # with {python} {host} {port} {workers} {address}
     keeps_connections_alive: bool = True
+    description: str = ""
+    handler: str = ""
+    server: str = ""
+    colour: str | None = None
+    runs_on: str = ""  # the HTTP server, one word (uvicorn, gunicorn, granian): see analysis.decompositions
+    packages: tuple[str, ...] = ()
+
+    @field_validator("command")
+    @classmethod
+    def _known_placeholders(cls, command: tuple[str, ...]) -> tuple[str, ...]:
+        for part in command:
+            try:
+                fields = {field for _, field, _, _ in string.Formatter().parse(part) if field is not None}
+            except ValueError as error:
+                raise ValueError(f"{part!r}: {error}") from None
+            unknown = sorted(fields - set(PLACEHOLDERS))
+            if unknown:
+                raise ValueError(f"unknown placeholder {{{unknown[0]}}}; use {', '.join(PLACEHOLDERS)}")
+        return command
+
+    def command_line(self, host: str, port: int, workers: int) -> list[str]:
+        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        values = {"python": sys.executable, "host": host, "port": str(port), "workers": str(workers),
+                  "address": address}  # fmt: skip
+        return [part.format_map(values) for part in self.command]
+
+    @property
+    def summary(self) -> str:
+        """What ``bench list`` and the report say it is."""
+        return self.description or ", ".join(filter(None, [self.handler, self.server]))
 
 
-SERVER_CONFIGS = {
-    config.name: config
-    for config in (
-        ServerConfig("fastapi-uvicorn", "fastapi", "async def", "uvicorn (uvloop, httptools)",
-                     uvicorn("apps.fastapi_app:app")),
-        ServerConfig("fastapi-def-uvicorn", "fastapi", "def, in Starlette's thread pool", "uvicorn (uvloop, httptools)",
-                     uvicorn("apps.fastapi_def_app:app")),
-        ServerConfig("fastapi-gunicorn", "fastapi", "async def", "gunicorn with uvicorn workers",
-                     gunicorn("apps.fastapi_app:app", "--worker-class", "uvicorn_worker.UvicornWorker")),
-        ServerConfig("flask-gunicorn-sync", "flask", "WSGI view", "gunicorn, sync worker (one connection at a time)",
-                     gunicorn("apps.flask_app:app", "--worker-class", "sync"), keeps_connections_alive=False),
-        ServerConfig("flask-gunicorn-gthread", "flask", "WSGI view",
-                     f"gunicorn, gthread worker ({GTHREAD_THREADS} threads, keep-alive)",
-                     gunicorn("apps.flask_app:app", "--worker-class", "gthread", "--threads", str(GTHREAD_THREADS))),
-        ServerConfig("tornado", "tornado", "RequestHandler", "Tornado's HTTPServer (forked processes)",
-                     module("apps.tornado_app")),
-        ServerConfig("null", "null", "none: fixed bytes", "raw uvloop protocol (bench/nullserver.py)",
-                     null_server),
-    )
-}  # fmt: skip
-DEFAULT_FOR_FRAMEWORK = {"fastapi": "fastapi-uvicorn", "flask": "flask-gunicorn-sync", "tornado": "tornado"}
-APP_SERVERS = tuple(name for name, config in SERVER_CONFIGS.items() if config.framework != "null")
+def parse_servers(content: dict[str, Any], source: str) -> dict[str, ServerConfig]:
+    """The ``[servers.NAME]`` tables of a servers file, checked; one line naming the bad entry otherwise."""
+    tables = content.get("servers")
+    if not isinstance(tables, dict) or not tables:
+        raise BenchError(f"{source}: no [servers.NAME] table")
+    configs = {}
+    for name, table in tables.items():
+        try:
+            configs[name] = ServerConfig.model_validate({**table, "name": name} if isinstance(table, dict) else table)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise BenchError(f"{source}: servers.{name}.{where}: {first['msg']}") from None
+    return configs
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise BenchError(f"servers file not found: {path}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise BenchError(f"servers file {path} is not valid TOML: {error}") from None
+
+
+def read_servers_file(path: Path) -> dict[str, dict[str, Any]]:
+    """A user's ``--servers-file``: its configs' definitions, checked, as a run records them."""
+    configs = parse_servers(read_toml(path), str(path))
+    return {name: config.model_dump(mode="json", exclude={"name"}) for name, config in configs.items()}
+
+
+_BUILT_IN = read_toml(BUILT_IN_PATH)
+SERVER_CONFIGS: dict[str, ServerConfig] = parse_servers(_BUILT_IN, str(BUILT_IN_PATH))
+DEFAULT_FOR_FRAMEWORK: dict[str, str] = dict(_BUILT_IN["frameworks"])  # a framework named alone runs under this
+BUILT_IN_SERVERS = tuple(name for name, config in SERVER_CONFIGS.items() if config.framework != "null")
+
+
+def register(definitions: dict[str, dict[str, Any]]) -> None:
+    """Add a user's configs (``read_servers_file``, or as a manifest recorded them) to the registry."""
+    for name, config in parse_servers({"servers": definitions}, "servers file").items():
+        if name in BUILT_IN_SERVERS or name in DEFAULT_FOR_FRAMEWORK or name == "null":
+            raise BenchError(f"servers file: {name!r} is a built-in config's or a framework's name; choose another")
+        SERVER_CONFIGS[name] = config
+
+
+def app_servers() -> list[str]:
+    """Every registered config an app runs under: the built-ins, then a user's."""
+    return [name for name, config in SERVER_CONFIGS.items() if config.framework != "null"]
 
 
 def server_config(name: str) -> ServerConfig:
     """The config called ``name``; a bare framework name means its default config."""
     config = SERVER_CONFIGS.get(DEFAULT_FOR_FRAMEWORK.get(name, name))
     if config is None:
-        raise BenchError(f"unknown server config {name!r}; choose from {', '.join(APP_SERVERS)}")
+        raise BenchError(
+            f"unknown server config {name!r}; choose from {', '.join(app_servers())} (or add it with --servers-file)"
+        )
     return config

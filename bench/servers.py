@@ -55,7 +55,7 @@ class ServerSpec:
 
     def server_command(self) -> list[str]:
         """The production server's command line, without CPU pinning."""
-        return self.config.command(self.host, self.port, self.workers)
+        return self.config.command_line(self.host, self.port, self.workers)
 
     @property
     def keeps_connections_alive(self) -> bool:

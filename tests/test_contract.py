@@ -15,10 +15,10 @@ import pytest
 import requests
 
 from apps.contract import MAX_BODY_BYTES
-from bench.server_configs import APP_SERVERS
+from bench.server_configs import BUILT_IN_SERVERS, DEFAULT_FOR_FRAMEWORK
 from tests.servers import served
 
-FRAMEWORKS = ("fastapi", "flask", "tornado")
+FRAMEWORKS = tuple(DEFAULT_FOR_FRAMEWORK)  # each framework under its usual server config
 NOT_INT = "Input should be a valid integer"
 PARSE_INT = "Input should be a valid integer, unable to parse string as an integer"
 NOT_OBJECT = "Input should be a valid dictionary or object to extract fields from"
@@ -185,7 +185,7 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module", params=APP_SERVERS)
+@pytest.fixture(scope="module", params=BUILT_IN_SERVERS)
 def app_url(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
     """Every named server config, each serving its app under its real server."""
     with served(request.param) as url:
@@ -226,7 +226,7 @@ def test_openapi_served_identically(app_url: tuple[str, str]) -> None:
 
 def test_apps_answer_identically() -> None:
     """Status, Content-Type and body byte for byte, across every server config, for every case."""
-    if set(ANSWERS) != set(APP_SERVERS) or any(len(a) != len(CASES) for a in ANSWERS.values()):
+    if set(ANSWERS) != set(BUILT_IN_SERVERS) or any(len(a) != len(CASES) for a in ANSWERS.values()):
         pytest.skip("needs every app's answers from test_contract")
     reference = ANSWERS["fastapi-uvicorn"]
     differences = [

@@ -18,14 +18,14 @@ from bench.load.runner import LOCUSTFILE
 from bench.results import MIN_SERVER_BUSY, SCHEMA_VERSION, load_manifest, load_summary
 from bench.run import run
 from bench.sampling import CpuUsage
-from bench.server_configs import APP_SERVERS, SERVER_CONFIGS, ServerConfig, gunicorn, server_config
+from bench.server_configs import BUILT_IN_SERVERS, SERVER_CONFIGS, server_config
 from bench.servers import free_port
 from bench.window import measure_window
 from tests.servers import STARTED_PIDS, served
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MARGIN = load_config().claim_margin
-CLOSING = [name for name in APP_SERVERS if not server_config(name).keeps_connections_alive]
+CLOSING = [name for name in BUILT_IN_SERVERS if not server_config(name).keeps_connections_alive]
 
 
 def test_busy_share_leaves_out_what_the_hypervisor_stole() -> None:
@@ -160,7 +160,7 @@ def test_a_server_that_closes_connections_answers_a_half_closed_request_in_full(
 def test_each_close_style_against_gunicorn_sync_counts_every_request(tmp_path: Path, half_close: bool) -> None:
     """gunicorn's access log lists every answer it sent; the lean user must have counted each one."""
     port, log = free_port("127.0.0.1"), tmp_path / "access.log"
-    command = [*server_config("flask-gunicorn-sync").command("127.0.0.1", port, 1), "--access-logfile", str(log)]
+    command = [*server_config("flask-gunicorn-sync").command_line("127.0.0.1", port, 1), "--access-logfile", str(log)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     STARTED_PIDS.add(process.pid)
     try:
@@ -191,11 +191,8 @@ def test_a_server_that_idles_on_purpose_is_flagged_and_its_verdict_is_inconclusi
 ) -> None:
     """Flask's worker sleeps before each request: its server is busy far less than the threshold, so its
     throughput is a lower bound and the claim's throughput verdict cannot be given, whatever the ratio."""
-    idle = ServerConfig(
-        "flask-gunicorn-sync", "flask", "WSGI view", "gunicorn sync, idling on purpose",
-        gunicorn("apps.flask_app:app", "--worker-class", "sync", "-c", "python:tests.idle_gunicorn"),
-        keeps_connections_alive=False,
-    )  # fmt: skip
+    sync = SERVER_CONFIGS["flask-gunicorn-sync"]
+    idle = sync.model_copy(update={"command": (*sync.command, "-c", "python:tests.idle_gunicorn")})
     monkeypatch.setitem(SERVER_CONFIGS, "flask-gunicorn-sync", idle)
     config = load_config(
         overrides={"frameworks": ["fastapi", "flask"], "endpoints": ["get"], "repeats": analysis.MIN_VERDICT_ROUNDS,

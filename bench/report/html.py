@@ -157,6 +157,7 @@ def render(folder: Path, recompute: bool = False) -> tuple[str, dict[str, str]]:
         machine=f"{environment.get('cpu_model', '?')} ({environment.get('cpu_count', '?')} cores)",
         headline=analysis.headline(verdicts),
         close_sentence=analysis.close_sentence(effects),
+        decomposition_sentence=analysis.decomposition_sentence(analysis.decompositions(scenarios)),
         close_effects=effects,
         close_styles=CLOSE_STYLES,
         overall=analysis.overall_verdict([v for v in verdicts if v.metric == "throughput"]),

@@ -21,18 +21,10 @@ from matplotlib.figure import Figure
 from bench.analysis import CLAIM_FACTOR, close_name, condition_namer, groups, labeller, usable
 from bench.latency import merged, spectrum_ms
 from bench.results import RAW, CloseStyle, Scenario, Variant, Verdict
+from bench.server_configs import SERVER_CONFIGS
 from bench.stats import median, median_interval
 
-COLOURS = {  # each framework's default config keeps its framework's colour; variants take the rest
-    "fastapi-uvicorn": "#0072B2",
-    "flask-gunicorn-sync": "#D55E00",
-    "tornado": "#009E73",
-    "fastapi-def-uvicorn": "#56B4E9",
-    "fastapi-gunicorn": "#CC79A7",
-    "flask-gunicorn-gthread": "#E69F00",
-    "null": "#000000",
-}
-FALLBACK_COLOURS = ("#F0E442", "#000000")
+FALLBACK_COLOURS = ("#F0E442", "#7F7F7F", "#BCBD22", "#17BECF")  # for configs that declare no colour
 LINE_STYLES = ("-", "--", ":", "-.")
 SPECTRUM_PERCENTILES = (50.0, 75.0, 90.0, 95.0, 99.0, 99.5, 99.9)
 STYLE = {
@@ -52,8 +44,10 @@ def styled() -> AbstractContextManager[None]:
 
 
 def colour(server: str) -> str:
-    if server in COLOURS:
-        return COLOURS[server]
+    """The config's own colour (servers.toml, or a servers file), else one picked from its name."""
+    config = SERVER_CONFIGS.get(server)
+    if config is not None and config.colour:
+        return config.colour
     return FALLBACK_COLOURS[sum(map(ord, server)) % len(FALLBACK_COLOURS)]
 
 
