@@ -62,7 +62,9 @@ def test_a_run_against_an_app_started_elsewhere(tmp_path: Path) -> None:
     summary, manifest = load_summary(tmp_path / "t"), load_manifest(tmp_path / "t")
     assert manifest["config"]["targets"] == {"fastapi-uvicorn": url, "tornado": plain_url}
     assert manifest["commands"]["fastapi-uvicorn-w1-get"]["server"] == ["target", url]
-    fastapi, tornado = summary.scenarios
+    # rounds run in a random order: find each by its config
+    by_server = {scenario.server: scenario for scenario in summary.scenarios}
+    fastapi, tornado = by_server["fastapi-uvicorn"], by_server["tornado"]
     assert fastapi.requests > 0 and fastapi.valid and tornado.requests > 0 and tornado.valid
     assert fastapi.server_cpu_us_per_request is not None and fastapi.server_cpu_us_per_request > 0
     assert tornado.server_cpu_us_per_request is None  # no stats endpoint: unknown, not zero
