@@ -476,17 +476,17 @@ def decompositions(scenarios: Sequence[Scenario]) -> list[Decomposition]:
     headline's own servers, the headline ratio split into the framework's factor and the servers' factor."""
     closed = closed_loop(scenarios)
     variants = variants_in(closed)
-    usual = {family: server_config(family).name for family in CLAIM_PAIR}
+    usual_top, usual_bottom = CLAIM_SERVERS
     found = []
     for top, bottom in [
         (top, bottom) for top in variants for bottom in variants
         if (family_of(top.server), family_of(bottom.server)) == CLAIM_PAIR
         and server_config(top.server).runs_on == server_config(bottom.server).runs_on != ""
         and (top.model, top.workers) == (bottom.model, bottom.workers)
-        and usual[CLAIM_PAIR[0]] != top.server and usual[CLAIM_PAIR[1]] != bottom.server
+        and usual_top != top.server and usual_bottom != bottom.server
     ]:  # fmt: skip
-        head_top = [v for v in variants if v.server == usual[CLAIM_PAIR[0]] and v[1:3] == top[1:3]]
-        head_bottom = [v for v in variants if v.server == usual[CLAIM_PAIR[1]] and v[1:3] == bottom[1:3]
+        head_top = [v for v in variants if v.server == usual_top and v[1:3] == top[1:3]]
+        head_bottom = [v for v in variants if v.server == usual_bottom and v[1:3] == bottom[1:3]
                        and v.close_style != "lazy"]  # fmt: skip
         if not head_top or not head_bottom:
             continue
