@@ -4,7 +4,11 @@ A raw asyncio protocol on uvloop with httptools' C parser: far cheaper per reque
 so a load generator that cannot saturate it has found its own limit. ``GET /stats`` answers the count
 of requests served (not counted itself), so tests can check a client's count against the server's.
 
-    python -m bench.nullserver --port 8000 [--mode ok|error|close]
+Its other modes test that a client reads every framing of an answer and notices a broken one: ``chunked``
+(Transfer-Encoding, two chunks), ``unframed`` (no length: the body ends at the close), ``truncated`` (the
+close cuts the body short), ``close`` (the close comes instead of an answer).
+
+    python -m bench.nullserver --port 8000 [--mode ok|error|chunked|unframed|truncated|close]
 """
 
 from __future__ import annotations
@@ -22,6 +26,12 @@ BODY = b'{"survived":0}'
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(BODY), BODY)
 ERROR = b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 CLOSE = b"\r\nConnection: close"
+CHUNKED = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%s0\r\n\r\n" % b"".join(
+    b"%x\r\n%s\r\n" % (len(part), part) for part in (BODY[:6], BODY[6:])
+)
+ANSWERS = {"ok": OK, "error": ERROR, "chunked": CHUNKED}
+# Answers after which the server closes the connection, whatever the client asked.
+CLOSING = {"unframed": b"HTTP/1.1 200 OK\r\n\r\n" + BODY, "truncated": OK[:-2], "close": b""}
 
 
 class Counter:
@@ -55,13 +65,14 @@ class NullProtocol(asyncio.Protocol):
         if self.url == b"/stats":
             body = json.dumps({"requests": Counter.requests}).encode()
             answer = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
-        elif self.mode == "close":
+        elif self.mode in CLOSING:
             Counter.requests += 1
+            self.transport.write(CLOSING[self.mode])
             self.transport.close()
             return
         else:
             Counter.requests += 1
-            answer = OK if self.mode == "ok" else ERROR
+            answer = ANSWERS[self.mode]
         keep_alive = self.parser.should_keep_alive()
         self.transport.write(answer if keep_alive else answer.replace(b"\r\n\r\n", CLOSE + b"\r\n\r\n", 1))
         if not keep_alive:
@@ -82,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.nullserver", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--mode", choices=("ok", "error", "close"), default="ok", help="answer 200, 500, or close")
+    parser.add_argument("--mode", choices=(*ANSWERS, *CLOSING), default="ok", help="the answer (see above)")
     args = parser.parse_args(argv)
     uvloop.run(serve(args.host, args.port, args.mode))
 

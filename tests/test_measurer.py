@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from bench.load.runner import LOCUSTFILE
+from bench.nullserver import BODY
 from bench.results import ClientCeiling
 from bench.servers import free_port
 from tests.servers import STARTED_PIDS
@@ -67,11 +68,24 @@ def test_client_count_equals_the_servers_count(tmp_path: Path, user: str, new_co
         assert counted["requests"] > 100
         assert counted["requests"] == served_count(url) - before
         assert counted["failures"] == 0
-        assert counted["bytes"] == counted["requests"] * len(b'{"survived":0}')
+        assert counted["bytes"] == counted["requests"] * len(BODY)
 
 
 @pytest.mark.parametrize("user", ["LeanGet", "FastHttpGet"])
-@pytest.mark.parametrize("mode", ["error", "close"])
+@pytest.mark.parametrize("mode", ["chunked", "unframed"])
+def test_every_framing_of_an_answer_is_read(tmp_path: Path, user: str, mode: str) -> None:
+    """A chunked body, or one that ends at the close, is a whole answer: counted, and none a failure."""
+    with null_server(mode) as url:
+        before = served_count(url)
+        counted = locust(url, user, tmp_path)
+        assert counted["requests"] > 100
+        assert counted["requests"] == served_count(url) - before
+        assert counted["failures"] == 0
+        assert counted["bytes"] == counted["requests"] * len(BODY)
+
+
+@pytest.mark.parametrize("user", ["LeanGet", "FastHttpGet"])
+@pytest.mark.parametrize("mode", ["error", "truncated", "close"])
 def test_failures_are_detected(tmp_path: Path, user: str, mode: str) -> None:
     with null_server(mode) as url:
         counted = locust(url, user, tmp_path)

@@ -1,5 +1,6 @@
 """A lean Locust user for this workload: keep-alive HTTP/1.1 on gevent sockets, the request encoded once,
-the answer parsed just enough to check its status and body.
+the answer read by httptools' C parser (Content-Length, chunked, or to the close) and checked for its status
+and body.
 
 Stock FastHttpUser spends most of a core on generality (URL building, header dicts, decompression,
 redirects, cookie jars). This user does only what these measurements need, so one client core can drive
@@ -24,13 +25,14 @@ from typing import ClassVar
 from urllib.parse import urlsplit
 
 import gevent
+import httptools
 from locust import User
 from locust.env import Environment
 from locust.exception import LocustError
 
 RECEIVE_BYTES = 65536
 BATCH = 100
-HEADER_END = b"\r\n\r\n"
+FRAMING_HEADERS = (b"content-length", b"transfer-encoding")
 
 
 class ResponseError(Exception):
@@ -54,7 +56,7 @@ class LeanHttpUser(User):
     path: ClassVar[str] = "/"
     body: ClassVar[bytes] = b""
     name: ClassVar[str] = "GET /"
-    expected_status: ClassVar[bytes] = b"200"
+    expected_status: ClassVar[int] = 200
     expected_body_prefix: ClassVar[bytes] = b""
     new_connection: ClassVar[bool] = False
     half_close: ClassVar[bool] = False  # one request per connection, the write side shut right after it
@@ -82,7 +84,7 @@ class LeanHttpUser(User):
         )
         self.url = f"{self.host}{self.path}"
         self.connection: socket.socket | None = None
-        self.buffer = b""
+        self.answer = Answer()
         self.fire = environment.events.request.fire
 
     def on_stop(self) -> None:
@@ -92,7 +94,6 @@ class LeanHttpUser(User):
         if self.connection is not None:
             self.connection.close()
             self.connection = None
-        self.buffer = b""
 
     def send_back_to_back(self) -> None:
         """``BATCH`` requests in a row: no think time, and Locust's per-task scheduling paid once per batch."""
@@ -143,40 +144,76 @@ class LeanHttpUser(User):
             self.connection = socket.socket(self.family, socket.SOCK_STREAM)
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.connection.connect(self.address)
-        connection = self.connection
+            self.answer = Answer()
+        connection, answer = self.connection, self.answer
         # send, not sendall: gevent's sendall asks the kernel for the buffer size on every call.
         sent = connection.send(self.request_bytes)
         if sent < len(self.request_bytes):
             connection.sendall(self.request_bytes[sent:])
         if self.half_close:
             connection.shutdown(socket.SHUT_WR)
-        data = self.buffer
-        while (end := data.find(HEADER_END)) < 0:
-            data += self.receive(connection)
-        head = data[:end]
-        status = head[9:12]
-        lower = head.lower()
-        at = lower.find(b"\r\ncontent-length:")
-        if at < 0:
-            raise ResponseError(f"no Content-Length in the answer: {head[:200]!r}")
-        line_end = head.find(b"\r\n", at + 2)
-        length = int(head[at + 17 : line_end if line_end > 0 else len(head)])
-        body_start = end + 4
-        while len(data) < body_start + length:
-            data += self.receive(connection)
-        body = data[body_start : body_start + length]
-        self.buffer = data[body_start + length :]
-        if self.one_request_per_connection or b"\r\nconnection: close" in lower:
+        answer.start()
+        while not answer.complete:
+            chunk = connection.recv(RECEIVE_BYTES)
+            if not chunk:
+                answer.end_of_stream()
+                break
+            answer.feed(chunk)
+        if self.one_request_per_connection or not answer.keep_alive:
             self.disconnect()
-        if status != self.expected_status:
-            raise ResponseError(f"status {status.decode(errors='replace')}: {body[:200]!r}")
-        if not body.startswith(self.expected_body_prefix):
-            raise ResponseError(f"unexpected body {body[:200]!r}")
-        return length
+        if answer.status != self.expected_status:
+            raise ResponseError(f"status {answer.status}: {answer.body[:200]!r}")
+        if not answer.body.startswith(self.expected_body_prefix):
+            raise ResponseError(f"unexpected body {answer.body[:200]!r}")
+        return len(answer.body)
 
-    @staticmethod
-    def receive(connection: socket.socket) -> bytes:
-        chunk = connection.recv(RECEIVE_BYTES)
-        if not chunk:
+
+class Answer:
+    """One connection's answers, read by httptools' C parser (llhttp): Content-Length, chunked, or to the close.
+
+    The parser calls back only the methods defined here; the headers are read for framing alone.
+    """
+
+    def __init__(self) -> None:
+        self.parser = httptools.HttpResponseParser(self)
+        self.parts: list[bytes] = []
+        self.complete = False
+        self.headers_done = False
+        self.framed = False  # a Content-Length or Transfer-Encoding header: the body's end is not the close
+        self.keep_alive = False
+        self.status = 0
+        self.body = b""
+
+    def start(self) -> None:
+        self.parts, self.complete, self.headers_done, self.framed = [], False, False, False
+
+    def feed(self, chunk: bytes) -> None:
+        try:
+            self.parser.feed_data(chunk)
+        except httptools.HttpParserError as failure:
+            raise ResponseError(f"not an HTTP/1.1 answer ({failure}): {chunk[:200]!r}") from None
+
+    def end_of_stream(self) -> None:
+        """The server closed: the answer is whole only if its body was delimited by the close."""
+        if not self.headers_done:
             raise ResponseError("the server closed the connection before answering")
-        return chunk
+        if self.framed:
+            raise ResponseError("the server closed the connection in the middle of an answer")
+        self.on_message_complete()
+        self.keep_alive = False
+
+    def on_header(self, name: bytes, _value: bytes) -> None:
+        if name.lower() in FRAMING_HEADERS:
+            self.framed = True
+
+    def on_headers_complete(self) -> None:
+        self.headers_done = True
+        self.status = self.parser.get_status_code()
+
+    def on_body(self, part: bytes) -> None:
+        self.parts.append(part)
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+        self.body = b"".join(self.parts)
+        self.keep_alive = self.parser.should_keep_alive()
