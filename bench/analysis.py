@@ -7,6 +7,7 @@ the median of the per-round ratios, with the order-statistic interval of ``bench
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,9 +33,11 @@ from bench.stats import (
     coefficient_of_variation,
     fewest_for_interval,
     median,
+    median_interval,
     paired_ratio,
     rounds_for_precision,
 )
+from bench.versions import DERIVED, release_name
 
 CLAIM = "FastAPI is 2x faster than Flask"
 CLAIM_FACTOR = 2.0  # the claim's "about 2x": its band is CLAIM_FACTOR divided and multiplied by 1 + the margin
@@ -536,6 +539,91 @@ def decomposition_sentence(found: Sequence[Decomposition]) -> str:
     if not parts:
         return ""
     return f"Where the ratio comes from (medians of per-round ratios: the product is approximate): {'; '.join(parts)}."
+
+
+@dataclass(frozen=True)
+class Release:
+    """One config's throughput under one version set (``--vary``), with the steps to it and the claim's ratio."""
+
+    base: str  # the config as asked for
+    server: str  # the derived config run from the version set's environment
+    label: str  # the version set, e.g. gunicorn-23.0.0
+    endpoint: str
+    close_style: CloseStyle | None
+    model: str
+    workers: int
+    rps: float | None  # the median over rounds
+    ci_low: float | None
+    ci_high: float | None
+    previous: str | None  # the version set before this one, as given
+    previous_rps: float | None
+    step: Comparison | None  # this version set's throughput over the previous one's, paired by round
+    claim: Comparison | None  # the headline ratio with this version set on its side(s)
+
+
+def releases(scenarios: Sequence[Scenario]) -> list[Release]:
+    """For each config run under several version sets: its throughput under each, in the order the versions
+    were given, the step from the previous set (a paired ratio), and the claim's ratio under each set."""
+    closed = closed_loop(scenarios)
+    variants = [v for v in variants_in(closed) if v.server in DERIVED]
+    order = list(DERIVED)
+    found = []
+    for endpoint in sorted({s.endpoint for s in closed}):
+        by_line: dict[tuple[str, str, int, CloseStyle | None], list[Variant]] = defaultdict(list)
+        for variant in sorted(variants, key=lambda v: order.index(v.server)):
+            by_line[(DERIVED[variant.server].base, variant.model, variant.workers, variant.close_style)].append(variant)
+        for (base, model, workers, close), line in by_line.items():
+            previous: Variant | None = None
+            previous_rps: float | None = None
+            for variant in line:
+                values = list(round_values(closed, variant, endpoint).values())
+                low, high = median_interval(values) or (None, None)
+                label = DERIVED[variant.server].version_set.label
+                found.append(
+                    Release(
+                        base, variant.server, label, endpoint, close, model, workers,
+                        median(values) if values else None, low, high,
+                        DERIVED[previous.server].version_set.label if previous else None, previous_rps,
+                        compare(closed, variant, previous, endpoint, "throughput") if previous else None,
+                        claim_under(closed, variant, label, endpoint),
+                    )
+                )  # fmt: skip
+                previous, previous_rps = variant, found[-1].rps
+    return found
+
+
+def claim_under(scenarios: Sequence[Scenario], variant: Variant, label: str, endpoint: str) -> Comparison | None:
+    """The headline pair's ratio where ``variant`` (under version set ``label``) is one of its sides."""
+    base = DERIVED[variant.server].base
+    if base not in CLAIM_SERVERS:
+        return None
+    sides = []
+    for server in CLAIM_SERVERS:
+        name = variant.server if server == base else release_name(server, label) or server
+        close = variant.close_style if server == base else None
+        matching = [v for v in variants_in(scenarios) if v.server == name and (v.model, v.workers) == variant[1:3]
+                    and (server == base or v.close_style in (None, "prompt"))]  # fmt: skip
+        sides.append(next((v for v in matching if v.close_style == close), matching[0] if matching else None))
+    if sides[0] is None or sides[1] is None:
+        return None
+    return compare(scenarios, sides[0], sides[1], endpoint, "throughput")
+
+
+def release_sentence(found: Sequence[Release]) -> str:
+    """The largest step between consecutive versions, with its interval, and whether it is beyond the noise."""
+    steps = [(r, r.step) for r in found if r.step is not None and r.step.ratio is not None]
+    if not steps:
+        return ""
+    largest, step = max(steps, key=lambda pair: abs(math.log(pair[1].ratio or 1.0)))
+    beyond = step.ci_low is not None and step.ci_high is not None and not step.ci_low <= 1 <= step.ci_high
+    close = close_name(largest.close_style, always=True)
+    return (
+        f"Over releases, the largest step is {largest.base} ({largest.endpoint.upper()}"
+        f"{', ' + close if close else ''}) from {largest.previous} to {largest.label}: "
+        f"{largest.previous_rps or 0:,.0f} to {largest.rps or 0:,.0f} requests per second, {interval_of(step)}, "
+        + ("beyond the rounds' noise (its 95% interval excludes 1)." if beyond else
+           "within the rounds' noise (its 95% interval includes 1).")
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

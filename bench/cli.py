@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from apps.model import DEFAULT_MODEL, MODEL_NAMES
-from bench.config import DEFAULTS_PATH, FRAMEWORKS, parse_cpus, read_defaults
+from bench.analysis import CLAIM_SERVERS
+from bench.config import DEFAULTS_PATH, ENDPOINTS, FRAMEWORKS, parse_cpus, read_defaults
 from bench.errors import BUG, INTERRUPTED, OK, PROGRAM, RUN_FAILED, USAGE, BenchError
 from bench.reproduce import DEFAULT_TOLERANCE, EXIT_CODES, OUTCOME_RULES
+from bench.results import CLOSE_STYLES
 from bench.server_configs import BUILT_IN_SERVERS
 
 EXIT_CODE_HELP = "\n".join(
@@ -117,6 +119,7 @@ def add_run_parser(verbs: Any) -> None:
     )
     run.add_argument("--servers", type=names, help="named server configs (bench list); overrides --frameworks")
     add_servers_file_flag(run)
+    add_vary_flag(run)
     run.add_argument("--endpoints", type=names, help="comma-separated: get,put")
     run.add_argument("--model", type=names, help=f"comma-separated, from {', '.join(MODEL_NAMES)}")
     run.add_argument("--workers", type=counts, help="server worker processes, e.g. 1 or 1,2")
@@ -164,6 +167,13 @@ def add_servers_file_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--servers-file", type=Path, help="a TOML file of [servers.NAME] tables adding your own server configs"
     )
+
+
+def add_vary_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--vary", action="append", dest="vary_flags", metavar="PACKAGE=V1,V2",
+        help="run each config that uses PACKAGE under each version, from its own cached environment (repeatable)",
+    )  # fmt: skip
 
 
 def add_precision_flags(parser: argparse.ArgumentParser) -> None:
@@ -218,12 +228,38 @@ def add_analysis_parsers(verbs: Any) -> None:
     add_output_flags(reproduce)
     state_defaults(reproduce)
 
+    add_bisect_parser(verbs)
+    envs = add_verb(verbs, "envs", help="the cached environments of --vary's version sets")
+    envs.add_argument("--clear", action="store_true", help="remove them all")
+
     report = add_verb(verbs, "report", help="write the HTML report of a results folder")
     report.add_argument("folder", type=Path, help="results/<run-id>")
     report.add_argument("--reports-dir", type=Path, default=Path("reports"), help="where reports go")
     report.add_argument(
         "--recompute", action="store_true", help="re-judge the verdicts with today's rules (the page says so)"
     )
+
+
+def add_bisect_parser(verbs: Any) -> None:
+    from bench.bisect import METRICS, STEP_SETTINGS
+
+    bisect = add_verb(verbs, "bisect", help="find the first release of a package whose figure moved")
+    bisect.add_argument("package", help="a distribution the server config runs on, e.g. gunicorn")
+    bisect.add_argument("--good", required=True, help="a release whose figure is the reference")
+    bisect.add_argument("--bad", required=True, help="a later (or earlier) release whose figure moved")
+    bisect.add_argument("--server", default=CLAIM_SERVERS[1], help="the server config measured")
+    bisect.add_argument("--metric", choices=tuple(METRICS), default="throughput",
+                        help="; ".join(f"{name}: {meaning}" for name, meaning in METRICS.items()))  # fmt: skip
+    bisect.add_argument("--endpoint", choices=ENDPOINTS, default="get", help="the endpoint measured")
+    bisect.add_argument("--close-style", choices=CLOSE_STYLES, default="prompt",
+                        help="where the server closes each connection, how the client does")  # fmt: skip
+    bisect.add_argument("--tolerance", type=share, default=DEFAULT_TOLERANCE, help="a smaller move is no move")
+    bisect.add_argument("--json", action="store_true", help="print the bisection as one JSON object")
+    for name, value in STEP_SETTINGS.items():
+        bisect.add_argument(f"--{name}", type=type(value), default=value, help=f"{name} of each step's run")
+    add_cpu_flags(bisect, "server")
+    bisect.add_argument("--results-dir", type=Path, help="where result folders go (default results/)")
+    bisect.add_argument("--run-id", help="name of the bisection's folder (default: UTC date and time)")
 
 
 def add_phase_flags(parser: argparse.ArgumentParser, unit: str) -> None:
@@ -282,9 +318,9 @@ def reproduce_benchmark(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if any(s.target_rps is not None for s in original.scenarios):
         raise BenchError(f"{args.folder} is an open-loop sweep; reproduce re-runs closed-loop `bench run` results")
     # The recorded config, its round order seed included, so the same rounds run in the same order.
-    config = validate_config(
-        {**recorded_config(args.folder).to_json_dict(), **config_overrides(args)}
-    ).with_order_seed()
+    config = with_installed_versions(
+        validate_config({**recorded_config(args.folder).to_json_dict(), **config_overrides(args)}).with_order_seed()
+    )
     for difference in installed_version_differences(args.folder):
         console.print(f"[yellow]warning[/yellow]: {difference}")
     run_id = args.run_id or f"{original.run_id}-repro-{default_run_id()}"
@@ -315,11 +351,14 @@ def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
     servers file's configs as their definitions."""
     from bench.config import BenchConfig
     from bench.server_configs import read_servers_file
+    from bench.versions import parse_vary
 
     settings = BenchConfig.model_fields
     overrides = {name: value for name, value in vars(args).items() if name in settings and value is not None}
     if getattr(args, "servers_file", None) is not None:
         overrides["server_definitions"] = read_servers_file(args.servers_file)
+    if getattr(args, "vary_flags", None):
+        overrides["vary"] = parse_vary(args.vary_flags)
     return overrides
 
 
@@ -339,8 +378,69 @@ def run_benchmark(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from bench.console import run_and_show
     from bench.run import schedule
 
-    config = load_config(args.config, args.quick, config_overrides(args)).with_order_seed()
+    config = with_installed_versions(load_config(args.config, args.quick, config_overrides(args)).with_order_seed())
     return run_and_show(config, schedule(config), args.run_id, [*PROGRAM.split(), *argv], not args.no_report)
+
+
+def with_installed_versions(config: Any) -> Any:
+    """``config`` once each of its version sets has its environment: a set that cannot be installed here is
+    named in one line and left out."""
+    if not config.vary:
+        return config
+    from bench.config import validate_config
+    from bench.console import console
+    from bench.versions import install
+
+    vary = install(config.server_names, config.vary, lambda line: console.print(line, soft_wrap=True))
+    return validate_config({**config.to_json_dict(), "vary": vary})
+
+
+def bisect_release(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from bench.bisect import Question, available_releases, bisect, write_bisection
+    from bench.config import load_config
+    from bench.console import console, print_step, run_and_show
+    from bench.results import create_run_folder, load_summary
+    from bench.run import default_run_id, schedule
+    from bench.versions import canonical
+
+    if args.metric == "ratio" and args.server not in CLAIM_SERVERS:
+        raise BenchError(f"--metric ratio is the headline's: --server must be one of {', '.join(CLAIM_SERVERS)}")
+    servers = list(CLAIM_SERVERS) if args.metric == "ratio" else [args.server]
+    overrides = {**config_overrides(args), "servers": servers, "endpoints": [args.endpoint],
+                 "close_style": [args.close_style], "precision": None}  # fmt: skip
+    config = load_config(None, False, overrides)
+    folder = create_run_folder(config.results_dir, args.run_id or f"bisect-{default_run_id()}")
+    releases = available_releases(args.package)
+    paths_to = sys.stderr if args.json else sys.stdout
+
+    def measure(step_config: Any, run_id: str) -> list[Any]:
+        step_config = with_installed_versions(step_config.model_copy(update={"results_dir": folder}).with_order_seed())
+        code = run_and_show(step_config, schedule(step_config), run_id, [*PROGRAM.split(), *argv], False,
+                            paths_to=paths_to)  # fmt: skip
+        if code != OK:
+            raise BenchError(f"the step {run_id} did not complete (exit {code}); its folder is marked incomplete")
+        return load_summary(folder / run_id).scenarios
+
+    question = Question(canonical(args.package), args.good, args.bad, args.server, args.metric, args.tolerance)
+    found = bisect(config, measure, question, releases, on_step=print_step)
+    write_bisection(folder, found)
+    if args.json:
+        print(found.model_dump_json(indent=2))
+    else:
+        console.print(found.sentence, soft_wrap=True)
+    return EXIT_CODES["undetermined"] if found.outcome == "undetermined" else OK
+
+
+def list_environments(clear: bool) -> int:
+    from bench.console import print_environments
+    from bench.versions import cached
+    from bench.versions import clear as clear_cache
+
+    if clear:
+        print(f"removed {clear_cache()} cached environment(s)")
+    else:
+        print_environments(cached())
+    return OK
 
 
 def sweep_benchmark(args: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -399,6 +499,10 @@ def run_verb(args: argparse.Namespace, argv: Sequence[str]) -> int:
         return comparison.exit_code
     if args.verb == "reproduce":
         return reproduce_benchmark(args, argv)
+    if args.verb == "bisect":
+        return bisect_release(args, argv)
+    if args.verb == "envs":
+        return list_environments(args.clear)
     if args.verb == "report":
         from bench.report.html import build_report
 

@@ -19,6 +19,7 @@ from apps.model import MODEL_NAMES
 from bench.errors import BenchError
 from bench.results import CloseStyle
 from bench.server_configs import DEFAULT_FOR_FRAMEWORK, app_servers, register, server_config
+from bench.versions import canonical, expand
 
 DEFAULTS_PATH = Path(__file__).with_name("defaults.toml")
 FRAMEWORKS = tuple(DEFAULT_FOR_FRAMEWORK)
@@ -37,6 +38,8 @@ class BenchConfig(BaseModel):
     # A user's server configs (--servers-file), as their definitions, so the run's record carries them.
     server_definitions: dict[str, dict[str, Any]] = Field(default_factory=dict)
     servers: list[str] = Field(default_factory=list)  # named server configs; empty: each framework's default
+    # Package -> versions: each config that runs on a varied package runs under each version (bench.versions).
+    vary: dict[str, list[str]] = Field(default_factory=dict)
     endpoints: list[Endpoint] = Field(min_length=1)
     model: list[str] = Field(min_length=1)
     matrix: Literal["default", "full"] = "default"
@@ -141,6 +144,14 @@ class BenchConfig(BaseModel):
             raise ValueError("CPU numbers start at 0")
         return sorted(set(cpus))
 
+    @field_validator("vary")
+    @classmethod
+    def _versions(cls, vary: dict[str, list[str]]) -> dict[str, list[str]]:
+        for package, versions in vary.items():
+            if not versions or len(set(versions)) != len(versions):
+                raise ValueError(f"{package}: give each version once, at least one")
+        return {canonical(package): versions for package, versions in vary.items()}
+
     @field_validator("targets", "server_stats")
     @classmethod
     def _urls_of_known_servers(cls, urls: dict[str, str]) -> dict[str, str]:
@@ -164,15 +175,24 @@ class BenchConfig(BaseModel):
         unknown = sorted(set(self.server_stats) - set(self.targets))
         if unknown:
             raise ValueError(f"server_stats for {', '.join(unknown)}, which is not a target")
+        if self.vary and self.targets:
+            raise ValueError("vary runs servers here, from their own environments; a target runs elsewhere")
+        if self.vary and self.server_names == self.base_server_names:
+            raise ValueError(f"no server config runs on {', '.join(self.vary)} (see their packages: bench list)")
         return self
 
     @property
-    def server_names(self) -> list[str]:
-        """The server configs to run: ``servers``, or else each framework's default one."""
+    def base_server_names(self) -> list[str]:
+        """The server configs asked for: ``servers``, or else each framework's default one."""
         if self.servers:
             return list(self.servers)
         defaults = {**DEFAULT_FOR_FRAMEWORK, "flask": f"flask-gunicorn-{self.flask_worker_class}"}
         return [defaults[framework] for framework in self.frameworks]
+
+    @property
+    def server_names(self) -> list[str]:
+        """The server configs to run: those asked for, each under every version set it depends on."""
+        return expand(self.base_server_names, self.vary)
 
     def close_styles(self, server: str) -> list[CloseStyle | None]:
         """The close styles measured for ``server``: each one asked for where it closes every connection;
@@ -264,7 +284,7 @@ def validate_config(settings: dict[str, Any]) -> BenchConfig:
 
 def command_for(config: BenchConfig) -> list[str]:
     """The ``bench run`` command line that recreates ``config`` from the defaults, every setting explicit."""
-    values = {**config.to_json_dict(), "servers": config.server_names}
+    values = {**config.to_json_dict(), "servers": config.base_server_names}
     command = ["python", "-m", "bench", "run"]
     for name in ("servers", "endpoints", "model", "workers", "close_style", "users", "duration", "warmup", "repeats",
                  "server_cpus", "client_cpus", "claim_margin", "order_seed"):  # fmt: skip
@@ -279,4 +299,6 @@ def command_for(config: BenchConfig) -> list[str]:
             else str(value)
         )
         command += [f"--{name.replace('_', '-')}", text]
+    for package, versions in config.vary.items():
+        command += ["--vary", f"{package}={','.join(versions)}"]
     return command

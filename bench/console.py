@@ -28,7 +28,10 @@ from bench.analysis import (
     headline,
     headline_comparisons,
     labeller,
+    release_sentence,
+    releases,
 )
+from bench.bisect import Step
 from bench.config import BenchConfig, check_cpus_here
 from bench.errors import INTERRUPTED, OK, RUN_FAILED
 from bench.load import wrk
@@ -47,6 +50,7 @@ from bench.results import (
 from bench.run import ScenarioKey, estimated_seconds, run
 from bench.server_configs import SERVER_CONFIGS, app_servers
 from bench.stats import median
+from bench.versions import cache_folder
 
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 
@@ -176,7 +180,8 @@ def run_and_show(
     if summary.complete:
         console.print(" ".join(filter(None, [headline(summary.verdicts),
                                             close_sentence(close_effects(outcome.scenarios)),
-                                            decomposition_sentence(decompositions(outcome.scenarios))])))  # fmt: skip
+                                            decomposition_sentence(decompositions(outcome.scenarios)),
+                                            release_sentence(releases(outcome.scenarios))])))  # fmt: skip
     precision = load_manifest(outcome.folder).get("precision")
     if precision:
         console.print(precision_sentence(precision))
@@ -227,6 +232,22 @@ def print_ceiling(config: BenchConfig, user_classes: list[str], as_json: bool) -
             f"{row.new_connection_rps:>9,.0f} rps ({row.new_connection_client_cpu_percent:.0f}% CPU)"
         )
     return OK
+
+
+def print_step(step: Step) -> None:
+    """One step of a bisection: the candidate against the good release, and the decision."""
+    moved = f"{step.moved:+.1%} (90% CI {step.low90:+.1%} to {step.high90:+.1%})" if step.moved is not None else "?"
+    figures = f"{step.good_figure or 0:,.2f} -> {step.figure or 0:,.2f}"
+    console.print(f"[bold]{step.version}[/bold]: {figures}, moved {moved}: {step.decision}", soft_wrap=True)
+
+
+def print_environments(found: list[dict[str, Any]]) -> None:
+    """The cached environments of version sets, with their size."""
+    if not found:
+        print(f"no cached environments in {cache_folder() / 'envs'}")
+    for entry in found:
+        whole = "" if entry["complete"] else "  (incomplete: rebuilt when next needed)"
+        print(f"{entry['label']:<32} {entry['bytes'] / 1e6:>8,.0f} MB  {entry['folder']}{whole}")
 
 
 def print_comparison(comparison: Reproduction) -> None:

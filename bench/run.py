@@ -6,7 +6,9 @@ first round the stability probe runs on the server CPUs; over the run the CPUs' 
 to the manifest's ``machine``). With ``precision`` set, rounds are added until every headline ratio's 95%
 half-width is at most that share of the ratio, or ``max_minutes`` runs out.
 
-A server config from a ``--servers-file`` is first held to a few requests of the contract (``bench.verify``).
+With ``--vary``, each version set's environment (``bench.versions``) is recorded in the manifest; its
+configs run from it. A server config from a ``--servers-file`` is first held to a few requests of the
+contract (``bench.verify``).
 A scenario: start the server (pinned), wait for /health, verify one answer, warm up (discarded),
 measure (the server's CPU and the hypervisor's steal of it too, for its busy share), with the wrk
 cross-check let wrk drive the same server process as well (before Locust in even repeats, after it in
@@ -30,7 +32,7 @@ from typing import IO, Any
 import psutil
 
 from bench import ceiling as client_ceiling
-from bench import environment, machine, processes
+from bench import environment, machine, processes, versions
 from bench.analysis import precision_reached, verdicts
 from bench.config import BenchConfig
 from bench.errors import BenchError
@@ -301,6 +303,10 @@ def run(
         "environment": environment.describe(),
         "cpu_sets": {"server": config.server_cpus, "client": config.client_cpus},
         "machine": steadiness.model_dump(mode="json") if steadiness else None,
+        # --vary: each version set's environment, every distribution in it (installed before the run: cached)
+        "version_sets": [
+            versions.ensure(s).model_dump(mode="json") for s in versions.version_sets_of(config.server_names)
+        ],
         "commands": {},
     }
     write_json_atomically(folder / MANIFEST, manifest)

@@ -37,6 +37,7 @@ class ServerConfig(BaseModel):
     colour: str | None = None
     runs_on: str = ""  # the HTTP server, one word (uvicorn, gunicorn, granian): see analysis.decompositions
     packages: tuple[str, ...] = ()
+    python: str | None = None  # the interpreter {python} stands for (a version set's); None: the harness's own
 
     @field_validator("command")
     @classmethod
@@ -53,7 +54,7 @@ class ServerConfig(BaseModel):
 
     def command_line(self, host: str, port: int, workers: int) -> list[str]:
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        values = {"python": sys.executable, "host": host, "port": str(port), "workers": str(workers),
+        values = {"python": self.python or sys.executable, "host": host, "port": str(port), "workers": str(workers),
                   "address": address}  # fmt: skip
         return [part.format_map(values) for part in self.command]
 

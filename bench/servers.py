@@ -27,6 +27,7 @@ from bench import processes, sampling
 from bench.errors import BenchError
 from bench.load import workload
 from bench.server_configs import ServerConfig, server_config
+from bench.versions import apps_path
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,8 @@ class Server:
     def start(self, health_timeout: float = 20.0) -> Server:
         ensure_port_free(self.spec.host, self.spec.port)
         env = {**os.environ, MODEL_ENV_VAR: self.spec.model}
+        if self.spec.config.python:  # another environment's Python: it finds the apps here, and nothing else
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(apps_path()), env.get("PYTHONPATH")]))
         output = self.log if self.log is not None else None
         self.process = subprocess.Popen(
             self.spec.command(), env=env, stdout=output, stderr=output, stdin=subprocess.DEVNULL, start_new_session=True

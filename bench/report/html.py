@@ -27,6 +27,7 @@ from bench.results import (
     load_summary,
     write_text_atomically,
 )
+from bench.versions import InstalledSet, canonical
 
 INDEX = "index.html"
 
@@ -101,6 +102,12 @@ def environment_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:
         ("started / finished (UTC)", f"{manifest.get('started_utc')} / {manifest.get('finished_utc')}"),
     ]
     rows += [(name, str(version)) for name, version in environment.get("packages", {}).items()]
+    measured = {canonical(name) for name in environment.get("packages", {})}
+    for recorded in manifest.get("version_sets") or []:
+        installed = InstalledSet.model_validate(recorded)
+        differing = {name: version for name, version in installed.installed.items() if canonical(name) in measured}
+        rows.append((f"version set {installed.label}",
+                     ", ".join(f"{name} {version}" for name, version in differing.items())))  # fmt: skip
     return rows
 
 
@@ -144,6 +151,9 @@ def render(folder: Path, recompute: bool = False) -> tuple[str, dict[str, str]]:
         svgs["server_cpu"] = plots.to_svg(plots.server_cpu(closed))
         svgs["spectrum"] = plots.to_svg(plots.spectrum(folder, closed))
         svgs["timeline"] = plots.to_svg(plots.timeline(folder, closed))
+    releases = analysis.releases(scenarios)
+    if releases:
+        svgs["releases"] = plots.to_svg(plots.releases(releases))
     if any(s.load_share is not None for s in opened):
         svgs["latency_vs_load"] = plots.to_svg(plots.latency_vs_load(opened))
     environment = manifest.get("environment", {})
@@ -158,6 +168,9 @@ def render(folder: Path, recompute: bool = False) -> tuple[str, dict[str, str]]:
         headline=analysis.headline(verdicts),
         close_sentence=analysis.close_sentence(effects),
         decomposition_sentence=analysis.decomposition_sentence(analysis.decompositions(scenarios)),
+        releases=releases,
+        release_sentence=analysis.release_sentence(releases),
+        close_name=analysis.close_name,
         close_effects=effects,
         close_styles=CLOSE_STYLES,
         overall=analysis.overall_verdict([v for v in verdicts if v.metric == "throughput"]),

@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
-from bench.analysis import CLAIM_FACTOR, close_name, condition_namer, groups, labeller, usable
+from bench.analysis import CLAIM_FACTOR, Release, close_name, condition_namer, groups, labeller, usable
 from bench.latency import merged, spectrum_ms
 from bench.results import RAW, CloseStyle, Scenario, Variant, Verdict
 from bench.server_configs import SERVER_CONFIGS
@@ -302,4 +302,42 @@ def ratio_heatmap(verdicts: Sequence[Verdict]) -> Figure:
         if scale.solids is not None:
             scale.solids.set_rasterized(False)  # vector, so the page holds no embedded image
         axes.set_title("FastAPI / Flask throughput: median ratio, verdict, 95% interval")
+        return figure
+
+
+def releases(found: Sequence[Release]) -> Figure:
+    """Each config's throughput (left) and the headline ratio (right) against the version sets it ran under,
+    medians with their 95% intervals, one line per config, endpoint and close style."""
+    lines: dict[tuple[str, str, str | None, str, int], list[Release]] = {}
+    for release in found:
+        lines.setdefault((release.base, release.endpoint, release.close_style, release.model, release.workers),
+                         []).append(release)  # fmt: skip
+    labels = list(dict.fromkeys(r.label for r in found))
+    with styled():
+        figure, (left, right) = plt.subplots(1, 2, figsize=(max(9.0, 1.2 * len(labels) * 2), 3.8))
+        for index, ((base, endpoint, close, _, _), line) in enumerate(lines.items()):
+            x = [labels.index(r.label) for r in line]
+            style = LINE_STYLES[index % len(LINE_STYLES)]
+            name = " ".join(filter(None, [base, endpoint.upper(), close_name(close, always=True)]))
+            rps = [r.rps or np.nan for r in line]
+            below = [r.rps - r.ci_low if r.rps and r.ci_low else 0.0 for r in line]
+            above = [r.ci_high - r.rps if r.rps and r.ci_high else 0.0 for r in line]
+            left.errorbar(x, rps, yerr=[below, above], color=colour(base), linestyle=style, marker="o", capsize=4,
+                          label=name)  # fmt: skip
+            claims = [r.claim for r in line]
+            if any(c is not None and c.ratio is not None for c in claims):
+                ratio = [c.ratio if c and c.ratio else np.nan for c in claims]
+                low = [c.ratio - c.ci_low if c and c.ratio and c.ci_low else 0.0 for c in claims]
+                high = [c.ci_high - c.ratio if c and c.ratio and c.ci_high else 0.0 for c in claims]
+                right.errorbar(x, ratio, yerr=[low, high], color=colour(base), linestyle=style, marker="o",
+                               capsize=4, label=name)  # fmt: skip
+        for axes in (left, right):
+            axes.set_xticks(range(len(labels)), labels, fontsize=8)
+            axes.tick_params(axis="x", labelrotation=20)
+        left.set_ylabel("requests / s")
+        left.set_title("Throughput over releases: median, 95% interval")
+        right.axhline(CLAIM_FACTOR, color="grey", linestyle="--", linewidth=1)
+        right.set_ylabel("FastAPI / Flask")
+        right.set_title(f"The headline ratio over releases (dashed: the claim, {CLAIM_FACTOR:g}x)")
+        left.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.3), fontsize=8)
         return figure

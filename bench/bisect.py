@@ -1,0 +1,223 @@
+"""``bench bisect PACKAGE --good V --bad V``: the first release between two whose figure moved.
+
+The releases come from the package index pip is configured with (``pip index versions``), those from the
+good one to the bad one (pre-releases only if one of the two is). Each step is a short run of its own
+(``--vary PACKAGE=GOOD,CANDIDATE``, both in every round, in a seeded random order) and asks of the figure
+(one config's throughput, or the headline ratio with that config on its side) what ``bench compare`` asks
+of a ratio (``reproduce.decide``): has the candidate moved from the good release beyond the tolerance
+(changed), stayed within it (equivalent), or can the rounds not tell (undetermined)? The good and the bad
+release are measured first; if they do not differ, there is nothing to find. Then a binary search: a
+changed candidate is the new bad end, an equivalent one the new good end, until the two are neighbours.
+An undetermined step stops the search and says so, with the rounds it would need.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from packaging.version import InvalidVersion, Version
+from pydantic import BaseModel, ConfigDict
+
+from bench import analysis
+from bench.config import BenchConfig, validate_config
+from bench.errors import BenchError
+from bench.reproduce import DEFAULT_TOLERANCE, Decision, decide
+from bench.results import Scenario, Variant, write_json_atomically
+from bench.stats import median
+from bench.versions import release_name
+
+BISECTION = "bisect.json"
+# Each step's run: short phases, and the fewest rounds that give an interval (as --matrix full).
+STEP_SETTINGS: dict[str, int | float] = {"repeats": analysis.MIN_VERDICT_ROUNDS, "duration": 3.0, "warmup": 1.0}
+Metric = Literal["throughput", "ratio"]
+METRICS: dict[str, str] = {
+    "throughput": "the config's requests per second",
+    "ratio": "the headline ratio (FastAPI / Flask) with the config on its side",
+}
+
+
+class Step(BaseModel):
+    """One candidate measured against the good release."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: str
+    run: str  # its results folder
+    good_figure: float | None  # the figure's median over rounds, under the good release
+    figure: float | None  # and under this one
+    moved: float | None  # this / good - 1, the shift of the figures (Hodges-Lehmann, on logarithms)
+    low90: float | None
+    high90: float | None
+    decision: Decision
+    rounds_needed: int | None
+
+
+class Bisection(BaseModel):
+    """What ``bench bisect`` found, as ``bisect.json`` records it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    package: str
+    good: str
+    bad: str
+    server: str
+    endpoint: str
+    metric: Metric
+    tolerance: float
+    releases: list[str]  # from good to bad, as the index lists them
+    steps: list[Step]
+    first_moved: str | None  # the first release whose figure moved; None: not found
+    outcome: Literal["found", "no change", "undetermined"]
+
+    @property
+    def sentence(self) -> str:
+        subject = f"{METRICS[self.metric]} ({self.server}, {self.endpoint.upper()})"
+        if self.outcome == "found":
+            before = self.releases[self.releases.index(self.first_moved or self.bad) - 1]
+            step = next(s for s in self.steps if s.version == self.first_moved)
+            return (
+                f"{self.package} {self.first_moved} is the first release whose {subject} moved: "
+                f"{100 * (step.moved or 0):+.1f}% from {self.good} (90% CI {100 * (step.low90 or 0):+.1f}% to "
+                f"{100 * (step.high90 or 0):+.1f}%), where {before} had not."
+            )
+        if self.outcome == "no change":
+            return f"{subject} did not move beyond {self.tolerance:.0%} from {self.package} {self.good} to {self.bad}."
+        last = self.steps[-1]
+        return (
+            f"undetermined at {self.package} {last.version}: the rounds cannot tell a move beyond "
+            f"{self.tolerance:.0%} from none; about {last.rounds_needed or '?'} rounds a step would."
+        )
+
+
+def available_releases(package: str) -> list[str]:
+    """The releases the package index pip is configured with offers, oldest first."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "index", "versions", package, "--disable-pip-version-check"],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError) as error:
+        raise BenchError(f"cannot list the releases of {package}: {error}") from None
+    found = re.search(r"Available versions: (.*)", done.stdout)
+    if done.returncode != 0 or found is None:
+        reason = (done.stderr.strip().splitlines() or ["no answer"])[-1]
+        raise BenchError(f"cannot list the releases of {package} from the package index: {reason}")
+    return sorted((text.strip() for text in found.group(1).split(",") if text.strip()), key=version_key)
+
+
+def version_key(text: str) -> Version:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        raise BenchError(f"{text!r} is not a version") from None
+
+
+def between(releases: Sequence[str], good: str, bad: str) -> list[str]:
+    """The releases from ``good`` to ``bad`` (either may be the older), both included, in that order."""
+    ends = {version_key(good), version_key(bad)}
+    missing = [text for text in (good, bad) if version_key(text) not in {version_key(r) for r in releases}]
+    if missing:
+        raise BenchError(f"{missing[0]} is not among the releases the index lists")
+    low, high = min(ends), max(ends)
+    prereleases = any(version.is_prerelease for version in ends)
+    span = [r for r in releases if low <= version_key(r) <= high and (prereleases or not version_key(r).is_prerelease)]
+    span.sort(key=version_key)
+    return span if version_key(good) < version_key(bad) else span[::-1]
+
+
+@dataclass(frozen=True)
+class Question:
+    """What a bisection asks: which release between ``good`` and ``bad`` first moved ``server``'s figure."""
+
+    package: str
+    good: str
+    bad: str
+    server: str
+    metric: Metric = "throughput"
+    tolerance: float = DEFAULT_TOLERANCE
+
+
+def figures_of(scenarios: Sequence[Scenario], config: BenchConfig, question: Question, version: str) -> list[float]:
+    """The figure per round under ``version``: the config's throughput, or the headline ratio."""
+    label = f"{question.package}-{version}"
+    server = question.server
+    endpoint = config.endpoints[0]
+    mine = next(v for v in analysis.variants_in(scenarios) if v.server == (release_name(server, label) or server))
+    values = analysis.round_values(scenarios, mine, endpoint)
+    if question.metric == "throughput":
+        return [values[r] for r in sorted(values)]
+    top, bottom = analysis.CLAIM_SERVERS
+    other_server = top if server == bottom else bottom
+    other_name = release_name(other_server, label) or other_server
+    other: Variant = next(v for v in analysis.variants_in(scenarios) if v.server == other_name)
+    others = analysis.round_values(scenarios, other, endpoint)
+    rounds = sorted(values.keys() & others.keys())
+    return [(others[r] / values[r]) if server == bottom else (values[r] / others[r]) for r in rounds]
+
+
+Measure = Callable[[BenchConfig, str], list[Scenario]]  # a step's config and run id -> its scenarios
+
+
+def step(config: BenchConfig, measure: Measure, question: Question, candidate: str, run_id: str) -> Step:
+    """Measure ``candidate`` beside the good release and decide whether the figure moved."""
+    step_config = validate_config({**config.to_json_dict(), "vary": {question.package: [question.good, candidate]}})
+    scenarios = measure(step_config, run_id)
+    before = figures_of(scenarios, step_config, question, question.good)
+    after = figures_of(scenarios, step_config, question, candidate)
+    decision, needed, moves = decide([math.log(v) for v in before], [math.log(v) for v in after], question.tolerance)
+    return Step(
+        version=candidate, run=run_id, good_figure=median(before) if before else None,
+        figure=median(after) if after else None, moved=moves["moved"], low90=moves["low90"],
+        high90=moves["high90"], decision=decision, rounds_needed=needed,
+    )  # fmt: skip
+
+
+def bisect(
+    config: BenchConfig,
+    measure: Measure,
+    question: Question,
+    releases: Sequence[str],
+    on_step: Callable[[Step], None] | None = None,
+) -> Bisection:
+    """The binary search of the module's docstring, over ``releases`` (from the good release to the bad)."""
+    span = between(releases, question.good, question.bad)
+    steps: list[Step] = []
+
+    def measured(candidate: str) -> Step:
+        result = step(config, measure, question, candidate, f"step{len(steps) + 1}-{question.package}-{candidate}")
+        steps.append(result)
+        if on_step:
+            on_step(result)
+        return result
+
+    def record(first: str | None, outcome: Literal["found", "no change", "undetermined"]) -> Bisection:
+        return Bisection(
+            package=question.package, good=question.good, bad=question.bad, server=question.server,
+            endpoint=config.endpoints[0], metric=question.metric, tolerance=question.tolerance, releases=span,
+            steps=steps, first_moved=first, outcome=outcome,
+        )  # fmt: skip
+
+    ends = measured(question.bad)
+    if ends.decision == "equivalent":
+        return record(None, "no change")
+    if ends.decision == "undetermined":
+        return record(None, "undetermined")
+    low, high = 0, len(span) - 1  # span[low] has not moved (the good release); span[high] has
+    while high - low > 1:
+        middle = (low + high) // 2
+        decision = measured(span[middle]).decision
+        if decision == "undetermined":
+            return record(None, "undetermined")
+        low, high = (low, middle) if decision == "changed" else (middle, high)
+    return record(span[high], "found")
+
+
+def write_bisection(folder: Path, bisection: Bisection) -> None:
+    write_json_atomically(folder / BISECTION, bisection.model_dump(mode="json"))
