@@ -118,7 +118,9 @@ def results_table(scenarios: list[Scenario]) -> Table:
     )
     columns = ("endpoint", "server", "repeats", "rps", "p99 ms", "server CPU µs/req", "server busy", "client CPU %")
     for column in (*columns, "flags"):
-        table.add_column(column, justify="left" if column in ("endpoint", "server", "flags") else "right")
+        # a long config name (a version set's, say) wraps rather than losing the part that tells it apart
+        table.add_column(column, justify="left" if column in ("endpoint", "server", "flags") else "right",
+                         overflow="fold" if column == "server" else "ellipsis")  # fmt: skip
     groups: dict[tuple[str, Variant, float | None], list[Scenario]] = defaultdict(list)
     for scenario in scenarios:
         groups[(scenario.endpoint, scenario.variant, scenario.target_rps)].append(scenario)

@@ -4,6 +4,7 @@ figures with a known answer."""
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import subprocess
@@ -17,7 +18,7 @@ from bench import analysis, versions
 from bench.bisect import Question, between, bisect
 from bench.config import BenchConfig, load_config
 from bench.errors import BenchError
-from bench.run import ScenarioKey, schedule, scenario_of
+from bench.run import ScenarioKey, scenario_of, schedule
 from bench.server_configs import server_config
 from bench.versions import VersionSet, ensure, parse_vary
 
@@ -39,14 +40,16 @@ def test_vary_flags_parse_and_a_malformed_one_is_one_line() -> None:
 
 
 def test_only_configs_on_the_varied_package_run_under_each_version(cache: Path) -> None:
-    config = load_config(overrides={"servers": ["fastapi-uvicorn", "flask-gunicorn-sync"], "vary": {"gunicorn": GUNICORN}})
+    config = load_config(
+        overrides={"servers": ["fastapi-uvicorn", "flask-gunicorn-sync"], "vary": {"gunicorn": GUNICORN}}
+    )
     names = config.server_names
     assert names == ["fastapi-uvicorn", *(f"flask-gunicorn-sync@gunicorn-{v}" for v in GUNICORN)]
     derived = server_config(names[1])
     assert derived.python is not None and derived.python.startswith(str(cache))
     assert derived.command_line("127.0.0.1", 8000, 1)[0] == derived.python
     assert server_config("fastapi-uvicorn").command_line("127.0.0.1", 8000, 1)[0] == sys.executable
-    assert len(schedule(config)) == len(names) * len(config.endpoints) * config.close_style.__len__() * config.repeats
+    assert len(schedule(config)) == len(names) * len(config.endpoints) * len(config.close_style) * config.repeats
     with pytest.raises(BenchError, match="no server config runs on"):
         load_config(overrides={"servers": ["fastapi-uvicorn"], "vary": {"gunicorn": GUNICORN}})
 
@@ -87,15 +90,15 @@ def test_a_version_that_cannot_be_installed_is_one_line_and_skipped(cache: Path)
 def simulated(config: BenchConfig, rps_of: Any, spread: float = 0.03, seed: int = 1) -> list[Any]:
     """Scenarios of ``config``'s schedule whose throughput is ``rps_of(server)`` times log-normal noise."""
     noise = random.Random(seed)
-    return [
-        scenario_of(
-            key, requests=1000, failures=0, rps=rps_of(key.server) * math.exp(noise.gauss(0, spread)),
-            p50_ms=1.0, p90_ms=1.0, p99_ms=1.0, p999_ms=1.0, server_cpu_us_per_request=100.0, server_busy=0.99,
-            server_steal=0.0, under_driven=False, client_cpu_percent=50.0, client_bound=False,
-            client_ceiling_rps=None, near_client_limit=False, valid=True,
-        )  # fmt: skip
-        for key in schedule(config)
-    ]
+    return [measured(key, rps_of(key.server) * math.exp(noise.gauss(0, spread))) for key in schedule(config)]
+
+
+def measured(key: ScenarioKey, rps: float) -> Any:
+    return scenario_of(
+        key, requests=1000, failures=0, rps=rps, p50_ms=1.0, p90_ms=1.0, p99_ms=1.0, p999_ms=1.0,
+        server_cpu_us_per_request=1e6 / rps, server_busy=0.99, server_steal=0.0, under_driven=False,
+        client_cpu_percent=50.0, client_bound=False, client_ceiling_rps=None, near_client_limit=False, valid=True,
+    )  # fmt: skip
 
 
 def gunicorn_rps(server: str) -> float:
@@ -125,7 +128,7 @@ RELEASES = ["23.0.0", "24.0.0", "24.1.0", "24.1.1", "25.0.0", "25.3.0", "26.0.0"
 def test_the_releases_between_two_skip_pre_releases_and_keep_their_direction() -> None:
     assert between(RELEASES, "24.1.0", "26.0.0") == ["24.1.0", "24.1.1", "25.0.0", "25.3.0", "26.0.0"]
     assert between(RELEASES, "27.0.1", "25.3.0") == ["27.0.1", "26.1.0", "26.0.0", "25.3.0"]
-    with pytest.raises(BenchError, match="22.0.0 is not among the releases"):
+    with pytest.raises(BenchError, match=r"22\.0\.0 is not among the releases"):
         between(RELEASES, "22.0.0", "26.0.0")
 
 
@@ -140,7 +143,7 @@ def measure_with(rps_of: Any, spread: float) -> Any:
 def test_the_bisection_names_the_first_release_that_moved(first: str) -> None:
     def rps(server: str) -> float:
         version = server.rpartition("-")[2]
-        return 3000.0 if analysis_version(version) >= analysis_version(first) else 4900.0
+        return 3000.0 if numeric(version) >= numeric(first) else 4900.0
 
     config = load_config(overrides={"servers": ["flask-gunicorn-sync"], "endpoints": ["get"], "repeats": 6})
     found = bisect(config, measure_with(rps, 0.03), Question("gunicorn", "23.0.0", "27.0.1", "flask-gunicorn-sync"),
@@ -151,7 +154,7 @@ def test_the_bisection_names_the_first_release_that_moved(first: str) -> None:
     assert first in found.sentence
 
 
-def analysis_version(text: str) -> tuple[int, ...]:
+def numeric(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split(".")[:3])
 
 
@@ -162,3 +165,26 @@ def test_no_move_between_the_ends_and_too_much_noise_are_said_so() -> None:
     assert steady.outcome == "no change" and steady.first_moved is None and len(steady.steps) == 1
     noisy = bisect(config, measure_with(gunicorn_rps, 0.6), question, RELEASES)
     assert noisy.outcome == "undetermined" and "rounds" in noisy.sentence
+
+
+@pytest.mark.slow
+def test_a_real_run_under_another_release_skips_one_that_cannot_be_installed(tmp_path: Path, cache: Path) -> None:
+    """gunicorn 0.0.1 was never released: one line, skipped; 25.3.0 (constraints.txt pins another) runs from its
+    own environment, and the manifest records what that environment holds."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "run", "--servers", "flask-gunicorn-sync", "--vary", "gunicorn=0.0.1,25.3.0",
+         "--endpoints", "get", "--repeats", "1", "--duration", "1", "--warmup", "0.5", "--results-dir",
+         str(tmp_path / "results"), "--run-id", "vary", "--no-report"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    skipped = [line for line in done.stderr.splitlines() if line.startswith("skipped:")]
+    assert len(skipped) == 1 and "gunicorn-0.0.1 cannot be installed here" in skipped[0]
+    manifest = json.loads((tmp_path / "results" / "vary" / "manifest.json").read_text())
+    assert manifest["config"]["vary"] == {"gunicorn": ["25.3.0"]}
+    [version_set] = manifest["version_sets"]
+    assert version_set["installed"]["gunicorn"] == "25.3.0" and version_set["python"].startswith(str(cache))
+    [command] = [c["server"] for name, c in manifest["commands"].items() if "@gunicorn-25.3.0" in name]
+    assert version_set["python"] in command
+    [scenario] = json.loads((tmp_path / "results" / "vary" / "summary.json").read_text())["scenarios"]
+    assert scenario["server"] == "flask-gunicorn-sync@gunicorn-25.3.0" and scenario["requests"] > 0
