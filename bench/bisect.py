@@ -37,9 +37,9 @@ BISECTION = "bisect.json"
 # Each step's run: short phases, and the fewest rounds that give an interval (as --matrix full).
 STEP_SETTINGS: dict[str, int | float] = {"repeats": analysis.MIN_VERDICT_ROUNDS, "duration": 3.0, "warmup": 1.0}
 Metric = Literal["throughput", "ratio"]
-METRICS: dict[str, str] = {
-    "throughput": "the config's requests per second",
-    "ratio": "the headline ratio (FastAPI / Flask) with the config on its side",
+METRICS: dict[str, str] = {  # what each figure is, in the help and the sentence
+    "throughput": "requests per second",
+    "ratio": "FastAPI/Flask ratio (the headline pair, with the config on its side)",
 }
 
 
@@ -78,12 +78,12 @@ class Bisection(BaseModel):
 
     @property
     def sentence(self) -> str:
-        subject = f"{METRICS[self.metric]} ({self.server}, {self.endpoint.upper()})"
+        subject = f"{self.server}'s {METRICS[self.metric]} on {self.endpoint.upper()}"
         if self.outcome == "found":
             before = self.releases[self.releases.index(self.first_moved or self.bad) - 1]
             step = next(s for s in self.steps if s.version == self.first_moved)
             return (
-                f"{self.package} {self.first_moved} is the first release whose {subject} moved: "
+                f"{self.package} {self.first_moved} is the first release that moved {subject}: "
                 f"{100 * (step.moved or 0):+.1f}% from {self.good} (90% CI {100 * (step.low90 or 0):+.1f}% to "
                 f"{100 * (step.high90 or 0):+.1f}%), where {before} had not."
             )

@@ -239,7 +239,7 @@ def print_ceiling(config: BenchConfig, user_classes: list[str], as_json: bool) -
 def print_step(step: Step) -> None:
     """One step of a bisection: the candidate against the good release, and the decision."""
     moved = f"{step.moved:+.1%} (90% CI {step.low90:+.1%} to {step.high90:+.1%})" if step.moved is not None else "?"
-    figures = f"{step.good_figure or 0:,.2f} -> {step.figure or 0:,.2f}"
+    figures = f"{step.good_figure or 0:,.4g} -> {step.figure or 0:,.4g}"
     console.print(f"[bold]{step.version}[/bold]: {figures}, moved {moved}: {step.decision}", soft_wrap=True)
 
 

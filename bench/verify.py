@@ -1,7 +1,8 @@
 """The verify step before any load, as TechEmpower's: each server config a run measures that is not built in
-(a ``--servers-file``'s) is started once and must answer a few requests of the API contract exactly as the
-built-in apps do (status, Content-Type, body byte for byte), or the run is refused in one line before any
-scenario. The built-ins are held to the whole contract by ``tests/test_contract.py``.
+(a ``--servers-file``'s, or one a version set runs from its own environment) is started once and must answer
+a few requests of the API contract exactly as the built-in apps do (status, Content-Type, body byte for
+byte), or the run is refused in one line before any scenario. The built-ins are held to the whole contract
+by ``tests/test_contract.py``.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def check_contract(url: str, name: str, model: str) -> None:
 
 
 def verify_user_configs(config: BenchConfig) -> None:
-    """Start each user config the run measures here (not a remote target) and check its answers."""
+    """Start each config the run measures here that is not built in (a user's, or one run from a version set's
+    environment: another release of its server) and check its answers."""
     for name in config.server_names:
         if name in BUILT_IN_SERVERS or name in config.targets:
             continue

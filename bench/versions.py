@@ -62,9 +62,6 @@ class VersionSet:
     def requirements(self) -> list[str]:
         return [f"{package}=={version}" for package, version in self.pins]
 
-    def version_of(self, package: str) -> str | None:
-        return dict(self.pins).get(canonical(package))
-
 
 @dataclass(frozen=True)
 class Derived:
@@ -86,13 +83,6 @@ class InstalledSet(BaseModel):
     pins: dict[str, str]
     python: str
     installed: dict[str, str]  # every distribution in it, with its version
-
-
-class SkippedSet(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    label: str
-    reason: str
 
 
 def parse_vary(texts: list[str]) -> dict[str, list[str]]:

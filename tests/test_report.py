@@ -18,6 +18,7 @@ from bench.reproduce import compare, write_reproduction
 from bench.results import SCHEMA_VERSION, Verdict, load_summary
 
 FIXTURES = Path(__file__).parent / "fixtures"
+RESULTS = Path(__file__).parents[1] / "results"  # committed runs: the report over releases is one
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 MARGIN = load_config().claim_margin
 SECTIONS = {"verdict", "warnings", "ratios", "plots", "scenarios", "methodology", "environment", "reproduce"}
@@ -147,12 +148,13 @@ def test_report_cli_on_bad_folders(tmp_path: Path, capsys: pytest.CaptureFixture
 @pytest.mark.skipif(
     CHROMIUM is None and not os.environ.get("CI"), reason="chromium not installed (Debian package chromium); CI has it"
 )
-def test_page_renders_in_headless_chromium(tmp_path: Path) -> None:
+@pytest.mark.parametrize("folder", [FIXTURES / "client_bound", RESULTS / "gunicorn-releases"], ids=lambda f: f.name)
+def test_page_renders_in_headless_chromium(tmp_path: Path, folder: Path) -> None:
     assert CHROMIUM is not None, "CI must install chromium"
     from PIL import Image, ImageStat
     from playwright.sync_api import sync_playwright
 
-    page_path = build_report(FIXTURES / "client_bound", tmp_path)
+    page_path = build_report(folder, tmp_path)
     problems: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(

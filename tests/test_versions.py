@@ -18,11 +18,13 @@ from bench import analysis, versions
 from bench.bisect import Question, between, bisect
 from bench.config import BenchConfig, load_config
 from bench.errors import BenchError
+from bench.report.html import build_report
 from bench.run import ScenarioKey, scenario_of, schedule
 from bench.server_configs import server_config
 from bench.versions import VersionSet, ensure, parse_vary
 
 GUNICORN = ["23.0.0", "25.3.0", "26.0.0", "27.0.1"]
+RESULTS = Path(__file__).parents[1] / "results"
 
 
 @pytest.fixture
@@ -188,3 +190,11 @@ def test_a_real_run_under_another_release_skips_one_that_cannot_be_installed(tmp
     assert version_set["python"] in command
     [scenario] = json.loads((tmp_path / "results" / "vary" / "summary.json").read_text())["scenarios"]
     assert scenario["server"] == "flask-gunicorn-sync@gunicorn-25.3.0" and scenario["requests"] > 0
+
+
+def test_the_report_over_releases_names_the_step_and_each_environment(tmp_path: Path) -> None:
+    """The committed run over four gunicorn releases (results/gunicorn-releases), reported from its folder."""
+    html = build_report(RESULTS / "gunicorn-releases", tmp_path).read_text()
+    assert 'id="releases"' in html and "from gunicorn-25.3.0 to gunicorn-26.0.0" in html
+    assert all(f"version set gunicorn-{version}" in html for version in GUNICORN)
+    assert (tmp_path / "gunicorn-releases" / "releases.svg").is_file()
