@@ -462,6 +462,7 @@ class Decomposition:
 
     runs_on: str  # the server both run on in the framework comparison
     endpoint: str
+    condition: str  # the model and workers, where the run has several (``condition_namer``)
     headline: Comparison
     framework: Comparison  # fastapi config / flask config, both on ``runs_on``
     numerator_server: Comparison  # FastAPI's usual config / FastAPI on ``runs_on``
@@ -479,6 +480,7 @@ def decompositions(scenarios: Sequence[Scenario]) -> list[Decomposition]:
     headline's own servers, the headline ratio split into the framework's factor and the servers' factor."""
     closed = closed_loop(scenarios)
     variants = variants_in(closed)
+    condition = condition_namer(closed)
     usual_top, usual_bottom = CLAIM_SERVERS
     found = []
     for top, bottom in [
@@ -502,6 +504,7 @@ def decompositions(scenarios: Sequence[Scenario]) -> list[Decomposition]:
                 Decomposition(
                     server_config(top.server).runs_on,
                     endpoint,
+                    condition(top.model, top.workers),
                     compare(closed, head_top[0], head_bottom[0], endpoint, "throughput"),
                     compare(closed, top, bottom, endpoint, "throughput"),
                     compare(closed, head_top[0], top, endpoint, "throughput"),
@@ -530,8 +533,9 @@ def decomposition_sentence(found: Sequence[Decomposition]) -> str:
         if d.headline.ratio is None or d.framework.ratio is None:
             continue
         servers = with_interval(d.servers.ratio, d.servers.ci_low, d.servers.ci_high) if d.servers else "unknown"
+        where = ", ".join(filter(None, [d.endpoint.upper(), d.condition]))
         parts.append(
-            f"on {d.endpoint.upper()}, {d.headline.label} {interval_of(d.headline)} ≈ the frameworks on one server, "
+            f"on {where}, {d.headline.label} {interval_of(d.headline)} ≈ the frameworks on one server, "
             f"{d.framework.label} {interval_of(d.framework)}, x the servers {servers} "
             f"({d.numerator_server.label} {interval_of(d.numerator_server)} over {d.denominator_server.label} "
             f"{interval_of(d.denominator_server)})"
