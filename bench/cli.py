@@ -12,10 +12,10 @@ from typing import Any
 
 from apps.model import DEFAULT_MODEL, MODEL_NAMES
 from bench.analysis import CLAIM_SERVERS
-from bench.config import DEFAULTS_PATH, ENDPOINTS, FRAMEWORKS, parse_cpus, read_defaults
+from bench.config import DEFAULTS_PATH, ENDPOINTS, FRAMEWORKS, BenchConfig, parse_cpus, read_defaults
 from bench.errors import BUG, INTERRUPTED, OK, PROGRAM, RUN_FAILED, USAGE, BenchError
 from bench.reproduce import DEFAULT_TOLERANCE, EXIT_CODES, OUTCOME_RULES
-from bench.results import CLOSE_STYLES
+from bench.results import CLOSE_STYLES, Scenario
 from bench.server_configs import BUILT_IN_SERVERS
 
 EXIT_CODE_HELP = "\n".join(
@@ -382,7 +382,7 @@ def run_benchmark(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return run_and_show(config, schedule(config), args.run_id, [*PROGRAM.split(), *argv], not args.no_report)
 
 
-def with_installed_versions(config: Any) -> Any:
+def with_installed_versions(config: BenchConfig) -> BenchConfig:
     """``config`` once each of its version sets has its environment: a set that cannot be installed here is
     named in one line and left out."""
     if not config.vary:
@@ -396,7 +396,7 @@ def with_installed_versions(config: Any) -> Any:
 
 
 def bisect_release(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from bench.bisect import Question, available_releases, bisect, write_bisection
+    from bench.bisect import Question, available_releases, between, bisect, write_bisection
     from bench.config import load_config
     from bench.console import console, print_step, run_and_show
     from bench.results import create_run_folder, load_summary
@@ -409,11 +409,12 @@ def bisect_release(args: argparse.Namespace, argv: Sequence[str]) -> int:
     overrides = {**config_overrides(args), "servers": servers, "endpoints": [args.endpoint],
                  "close_style": [args.close_style], "precision": None}  # fmt: skip
     config = load_config(None, False, overrides)
-    folder = create_run_folder(config.results_dir, args.run_id or f"bisect-{default_run_id()}")
     releases = available_releases(args.package)
+    between(releases, args.good, args.bad)  # both ends listed, before anything is written
+    folder = create_run_folder(config.results_dir, args.run_id or f"bisect-{default_run_id()}")
     paths_to = sys.stderr if args.json else sys.stdout
 
-    def measure(step_config: Any, run_id: str) -> list[Any]:
+    def measure(step_config: BenchConfig, run_id: str) -> list[Scenario]:
         step_config = with_installed_versions(step_config.model_copy(update={"results_dir": folder}).with_order_seed())
         code = run_and_show(step_config, schedule(step_config), run_id, [*PROGRAM.split(), *argv], False,
                             paths_to=paths_to)  # fmt: skip

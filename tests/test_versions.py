@@ -198,3 +198,15 @@ def test_the_report_over_releases_names_the_step_and_each_environment(tmp_path: 
     assert 'id="releases"' in html and "from gunicorn-25.3.0 to gunicorn-26.0.0" in html
     assert all(f"version set gunicorn-{version}" in html for version in GUNICORN)
     assert (tmp_path / "gunicorn-releases" / "releases.svg").is_file()
+
+
+@pytest.mark.slow
+def test_bisect_with_a_release_the_index_does_not_list_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "bisect", "gunicorn", "--good", "25.3.0", "--bad", "99.0.0",
+         "--results-dir", str(tmp_path / "results")],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == "python -m bench: error: 99.0.0 is not among the releases the index lists"
+    assert not (tmp_path / "results").exists()
