@@ -157,12 +157,16 @@ def metric_values(scenarios: Sequence[Scenario], metric: Metric) -> list[float]:
     return [value for s in usable(scenarios) if (value := metric_value(s, metric)) is not None]
 
 
+def by_round(scenarios: Sequence[Scenario], metric: Metric) -> dict[int, float]:
+    """One variant's values on one endpoint, by round (usable scenarios with the metric only)."""
+    return {s.repeat: value for s in usable(scenarios) if (value := metric_value(s, metric)) is not None}
+
+
 def paired_values(
     top: Sequence[Scenario], bottom: Sequence[Scenario], metric: Metric
 ) -> tuple[list[float], list[float]]:
     """The two sides' values in the rounds that measured both, in round order."""
-    first = {s.repeat: value for s in usable(top) if (value := metric_value(s, metric)) is not None}
-    second = {s.repeat: value for s in usable(bottom) if (value := metric_value(s, metric)) is not None}
+    first, second = by_round(top, metric), by_round(bottom, metric)
     rounds = sorted(first.keys() & second.keys())
     return [first[r] for r in rounds], [second[r] for r in rounds]
 
@@ -472,7 +476,13 @@ class Decomposition:
 
 def round_values(scenarios: Sequence[Scenario], variant: Variant, endpoint: str) -> dict[int, float]:
     """A variant's throughput per round on one endpoint."""
-    return {s.repeat: s.rps for s in usable(groups(scenarios).get((variant, endpoint), []))}
+    return by_round(groups(scenarios).get((variant, endpoint), []), "throughput")
+
+
+def values_behind(scenarios: Sequence[Scenario], comparison: Comparison) -> tuple[list[float], list[float]]:
+    """The per-round values behind a ratio, numerator side and denominator side, paired by round."""
+    top, bottom = ratio_sides(scenarios, *comparison.sides, comparison.endpoint)
+    return paired_values(top, bottom, comparison.metric)
 
 
 def decompositions(scenarios: Sequence[Scenario]) -> list[Decomposition]:
@@ -570,6 +580,7 @@ def releases(scenarios: Sequence[Scenario]) -> list[Release]:
     were given, the step from the previous set (a paired ratio), and the claim's ratio under each set."""
     closed = closed_loop(scenarios)
     variants = [v for v in variants_in(closed) if v.server in DERIVED]
+    every = comparisons(closed) if variants else []
     order = list(DERIVED)
     found = []
     for endpoint in sorted({s.endpoint for s in closed}):
@@ -589,28 +600,25 @@ def releases(scenarios: Sequence[Scenario]) -> list[Release]:
                         median(values) if values else None, low, high,
                         DERIVED[previous.server].version_set.label if previous else None, previous_rps,
                         compare(closed, variant, previous, endpoint, "throughput") if previous else None,
-                        claim_under(closed, variant, label, endpoint),
+                        claim_under(every, variant, endpoint),
                     )
                 )  # fmt: skip
                 previous, previous_rps = variant, found[-1].rps
     return found
 
 
-def claim_under(scenarios: Sequence[Scenario], variant: Variant, label: str, endpoint: str) -> Comparison | None:
-    """The headline pair's ratio where ``variant`` (under version set ``label``) is one of its sides."""
-    base = DERIVED[variant.server].base
-    if base not in CLAIM_SERVERS:
+def claim_under(every: Sequence[Comparison], variant: Variant, endpoint: str) -> Comparison | None:
+    """Among ``every`` comparison, the headline pair's throughput ratio with ``variant`` (a config run under a
+    version set) on its side, and the other side under the same set where it ran under one."""
+    derived = DERIVED[variant.server]
+    if derived.base not in CLAIM_SERVERS:
         return None
-    sides = []
-    for server in CLAIM_SERVERS:
-        name = variant.server if server == base else release_name(server, label) or server
-        close = variant.close_style if server == base else None
-        matching = [v for v in variants_in(scenarios) if v.server == name and (v.model, v.workers) == variant[1:3]
-                    and (server == base or v.close_style in (None, "prompt"))]  # fmt: skip
-        sides.append(next((v for v in matching if v.close_style == close), matching[0] if matching else None))
-    if sides[0] is None or sides[1] is None:
-        return None
-    return compare(scenarios, sides[0], sides[1], endpoint, "throughput")
+    top, bottom = (
+        variant.server if server == derived.base else release_name(server, derived.version_set.label) or server
+        for server in CLAIM_SERVERS
+    )
+    wanted = (top, bottom, variant.model, variant.workers, endpoint, "throughput")
+    return next((c for c in every if c.cell == wanted and c.close_style == variant.close_style), None)
 
 
 def release_sentence(found: Sequence[Release]) -> str:

@@ -29,7 +29,7 @@ from bench import analysis
 from bench.config import BenchConfig, validate_config
 from bench.errors import BenchError
 from bench.reproduce import DEFAULT_TOLERANCE, Decision, decide
-from bench.results import Scenario, Variant, write_json_atomically
+from bench.results import Scenario, write_json_atomically
 from bench.stats import median
 from bench.versions import release_name
 
@@ -145,21 +145,20 @@ class Question:
 
 
 def figures_of(scenarios: Sequence[Scenario], config: BenchConfig, question: Question, version: str) -> list[float]:
-    """The figure per round under ``version``: the config's throughput, or the headline ratio."""
-    label = f"{question.package}-{version}"
-    server = question.server
+    """The figure per round under ``version``: the config's throughput, or the headline ratio with it on its side."""
+    name = release_name(question.server, f"{question.package}-{version}")
+    if name is None:
+        raise BenchError(f"{question.server} does not run on {question.package} (its packages: bench list)")
+    mine = next(v for v in analysis.variants_in(scenarios) if v.server == name)
     endpoint = config.endpoints[0]
-    mine = next(v for v in analysis.variants_in(scenarios) if v.server == (release_name(server, label) or server))
-    values = analysis.round_values(scenarios, mine, endpoint)
     if question.metric == "throughput":
+        values = analysis.round_values(scenarios, mine, endpoint)
         return [values[r] for r in sorted(values)]
-    top, bottom = analysis.CLAIM_SERVERS
-    other_server = top if server == bottom else bottom
-    other_name = release_name(other_server, label) or other_server
-    other: Variant = next(v for v in analysis.variants_in(scenarios) if v.server == other_name)
-    others = analysis.round_values(scenarios, other, endpoint)
-    rounds = sorted(values.keys() & others.keys())
-    return [(others[r] / values[r]) if server == bottom else (values[r] / others[r]) for r in rounds]
+    claim = analysis.claim_under(analysis.comparisons(scenarios), mine, endpoint)
+    if claim is None:
+        raise BenchError(f"no headline ratio with {name} on its side was measured")
+    top, bottom = analysis.values_behind(scenarios, claim)
+    return [t / b for t, b in zip(top, bottom, strict=True)]
 
 
 Measure = Callable[[BenchConfig, str], list[Scenario]]  # a step's config and run id -> its scenarios

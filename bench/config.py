@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from apps.model import MODEL_NAMES
 from bench.errors import BenchError
 from bench.results import CloseStyle
-from bench.server_configs import DEFAULT_FOR_FRAMEWORK, app_servers, register, server_config
+from bench.server_configs import DEFAULT_FOR_FRAMEWORK, app_servers, read_toml, register, server_config
 from bench.versions import canonical, expand
 
 DEFAULTS_PATH = Path(__file__).with_name("defaults.toml")
@@ -87,7 +86,7 @@ class BenchConfig(BaseModel):
     def _settings_added_later(cls, data: Any) -> Any:
         """A config recorded before a setting existed takes today's default for it."""
         if isinstance(data, dict) and any(name not in data for name in ADDED_IN_3):
-            defaults = _read_toml(DEFAULTS_PATH)
+            defaults = read_toml(DEFAULTS_PATH, "config file")
             return {**{name: defaults[name] for name in ADDED_IN_3}, **data}
         return data
 
@@ -100,18 +99,12 @@ class BenchConfig(BaseModel):
     @field_validator("frameworks")
     @classmethod
     def _known_frameworks(cls, frameworks: list[str]) -> list[str]:
-        unknown = [name for name in frameworks if name not in FRAMEWORKS]
-        if unknown:
-            raise ValueError(f"unknown framework {unknown[0]!r}; choose from {', '.join(FRAMEWORKS)}")
-        return frameworks
+        return known(frameworks, FRAMEWORKS, "framework")
 
     @field_validator("model")
     @classmethod
     def _known_models(cls, models: list[str]) -> list[str]:
-        unknown = [model for model in models if model not in MODEL_NAMES]
-        if unknown:
-            raise ValueError(f"unknown model {unknown[0]!r}; choose from {', '.join(MODEL_NAMES)}")
-        return models
+        return known(models, MODEL_NAMES, "model")
 
     @field_validator("workers")
     @classmethod
@@ -209,6 +202,14 @@ class BenchConfig(BaseModel):
         return self.model_copy(update={"order_seed": secrets.randbelow(2**32)})
 
 
+def known(names: list[str], choices: tuple[str, ...], what: str) -> list[str]:
+    """``names`` if each is one of ``choices``; else the first that is not, and the choices, in one line."""
+    unknown = [name for name in names if name not in choices]
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown[0]!r}; choose from {', '.join(choices)}")
+    return names
+
+
 def check_cpus_here(config: BenchConfig) -> None:
     """Before a run pins anything here: every CPU it names must be available on this host."""
     available = os.sched_getaffinity(0)
@@ -230,35 +231,25 @@ def parse_cpus(text: str) -> list[int]:
     return cpus
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise BenchError(f"config file not found: {path}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise BenchError(f"config file {path} is not valid TOML: {error}") from None
-
-
 def read_defaults() -> dict[str, Any]:
     """The base settings of ``defaults.toml`` (without its presets)."""
-    settings = _read_toml(DEFAULTS_PATH)
+    settings = read_toml(DEFAULTS_PATH, "config file")
     settings.pop("quick"), settings.pop("full")
     return settings
 
 
 def quick_settings() -> dict[str, Any]:
     """The ``[quick]`` table of the defaults: short phases and 2 repeats."""
-    return dict(_read_toml(DEFAULTS_PATH)["quick"])
+    return dict(read_toml(DEFAULTS_PATH, "config file")["quick"])
 
 
 def load_config(
     config_file: Path | None = None, quick: bool = False, overrides: dict[str, Any] | None = None
 ) -> BenchConfig:
     """The effective configuration from the layers described in the module docstring."""
-    settings = _read_toml(DEFAULTS_PATH)
+    settings = read_toml(DEFAULTS_PATH, "config file")
     presets = {"quick": settings.pop("quick"), "full": settings.pop("full")}
-    from_file = _read_toml(config_file) if config_file is not None else {}
+    from_file = read_toml(config_file, "config file") if config_file is not None else {}
     flags = {key: value for key, value in (overrides or {}).items() if value is not None}
     if quick:
         settings.update(presets["quick"])

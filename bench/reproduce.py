@@ -201,8 +201,8 @@ def ratio_moves(before: list[Scenario], after: list[Scenario], tolerance: float)
     common = [k for k in old if k in new]
     moves = []
     for key in common:
-        first = log_ratios(*round_values(before, old[key]))
-        second = log_ratios(*round_values(after, new[key]))
+        first = log_ratios(*analysis.values_behind(before, old[key]))
+        second = log_ratios(*analysis.values_behind(after, new[key]))
         decision, needed, moved = decide(first, second, tolerance, change_confidence(len(common)))
         before_ratio, after_ratio = old[key].ratio, new[key].ratio
         if before_ratio and after_ratio is not None:  # shown as the two ratios' move; decided on the shift
@@ -213,12 +213,6 @@ def ratio_moves(before: list[Scenario], after: list[Scenario], tolerance: float)
                       before=old[key].ratio, after=new[key].ratio, decision=decision, rounds_needed=needed, **moved)
         )  # fmt: skip
     return moves
-
-
-def round_values(scenarios: list[Scenario], comparison: analysis.Comparison) -> tuple[list[float], list[float]]:
-    """The per-round values behind a ratio, numerator side and denominator side, paired by round."""
-    top, bottom = analysis.ratio_sides(scenarios, *comparison.sides, comparison.endpoint)
-    return analysis.paired_values(top, bottom, comparison.metric)
 
 
 def verdict_pairs(before: list[Scenario], after: list[Scenario], margin: float) -> list[VerdictPair]:

@@ -80,14 +80,15 @@ def parse_servers(content: dict[str, Any], source: str) -> dict[str, ServerConfi
     return configs
 
 
-def read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path, what: str = "servers file") -> dict[str, Any]:
+    """A TOML file's tables; one line naming ``what`` it is when it is missing or not TOML."""
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError:
-        raise BenchError(f"servers file not found: {path}") from None
+        raise BenchError(f"{what} not found: {path}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise BenchError(f"servers file {path} is not valid TOML: {error}") from None
+        raise BenchError(f"{what} {path} is not valid TOML: {error}") from None
 
 
 def read_servers_file(path: Path) -> dict[str, dict[str, Any]]:
