@@ -1,4 +1,4 @@
-"""The one API contract the three apps share: request schemas, body rules and error bodies.
+"""The one API contract the apps share: request schemas, body rules and error bodies.
 
 FastAPI applies these schemas natively; Flask and Tornado call the helpers below, which reproduce
 FastAPI's behaviour so that the same request gets the same status, body and Content-Type from all three.
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 MAX_BODY_BYTES = 64 * 1024
 JSON_CONTENT_TYPE = "application/json"
@@ -42,6 +42,13 @@ class Prediction(BaseModel):
 
     survived: Literal[0, 1]
     probability: float | None = None
+
+
+class PassengerPrediction(BaseModel):
+    """The answer of the database endpoints, one per passenger read."""
+
+    passenger_id: int
+    survived: Literal[0, 1]
 
 
 class ContractError(Exception):
@@ -84,6 +91,22 @@ def passenger_from_query(query_string: str) -> Passenger:
         return PassengerQuery.model_validate(params)
     except ValidationError as error:
         raise ContractError(422, validation_errors(error.errors(), "query")) from None
+
+
+PASSENGER_ID = TypeAdapter(int)  # a path segment, parsed as FastAPI parses an ``int`` path parameter
+
+
+def passenger_id_from_path(segment: str) -> int:
+    """The ``{passenger_id}`` of ``/passengers/{passenger_id}/prediction``; 422 when it is not an integer."""
+    try:
+        return PASSENGER_ID.validate_python(segment)
+    except ValidationError as error:
+        raise ContractError(422, validation_errors(error.errors(), "path", "passenger_id")) from None
+
+
+def queries_from_query(query_string: str) -> str | None:
+    """The raw ``queries`` parameter of a query string, the last of repeated ones, as Starlette reads it."""
+    return dict(parse_qsl(query_string, keep_blank_values=True)).get("queries")
 
 
 def passenger_from_body(body: bytes, content_type: str | None) -> Passenger:

@@ -1,4 +1,4 @@
-"""The predictor on Flask: ``gunicorn apps.flask_app:app``."""
+"""The predictor on Flask, reading passengers through psycopg's pool: ``gunicorn apps.flask_app:app``."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, request
+from psycopg_pool import ConnectionPool
 from werkzeug.exceptions import HTTPException
 
+from apps import store
 from apps.contract import (
     BODY_NOT_DECODABLE,
     CONTENT_TOO_LARGE,
@@ -17,6 +19,8 @@ from apps.contract import (
     openapi_document,
     passenger_from_body,
     passenger_from_query,
+    passenger_id_from_path,
+    queries_from_query,
     to_json,
 )
 from apps.model import model_from_env
@@ -27,6 +31,11 @@ app = Flask(__name__)
 # and passenger_from_body answers 413 for anything longer than MAX_BODY_BYTES.
 app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES + 1
 OPENAPI = openapi_document()
+# One pool per worker process: the app is imported in each.
+pool: ConnectionPool | None = None
+if url := store.database_url():
+    pool = ConnectionPool(url, open=False, **store.PSYCOPG_POOL)
+    pool.open(wait=False)
 
 
 def json_response(content: Any, status: int = 200) -> Response:
@@ -36,6 +45,11 @@ def json_response(content: Any, status: int = 200) -> Response:
 @app.errorhandler(ContractError)
 def contract_error(error: ContractError) -> Response:
     return json_response(error.body, error.status)
+
+
+@app.errorhandler(store.PSYCOPG_DOWN)
+def database_unavailable(error: Exception) -> Response:
+    return contract_error(store.UNAVAILABLE)
 
 
 @app.errorhandler(HTTPException)
@@ -72,3 +86,21 @@ def predict_from_body() -> Response:
         raise BODY_NOT_DECODABLE from None
     passenger = passenger_from_body(body, request.headers.get("Content-Type"))
     return json_response(predict(passenger.age, passenger.sex))
+
+
+def read(ids: list[int]) -> list[dict[str, int]]:
+    if pool is None:
+        raise store.UNAVAILABLE
+    with pool.connection() as connection:
+        return [store.prediction(i, connection.execute(store.PSYCOPG_SELECT, (i,)).fetchone(), predict) for i in ids]
+
+
+@app.get("/passengers/<segment>/prediction")
+def predict_passenger(segment: str) -> Response:
+    return json_response(read([passenger_id_from_path(segment)])[0])
+
+
+@app.get("/predictions")
+def predict_passengers() -> Response:
+    queries = queries_from_query(request.query_string.decode("latin-1"))
+    return json_response(read(store.random_ids(store.query_count(queries))))

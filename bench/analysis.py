@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from bench import machine
+from bench.limits import CLIENT_BOUND_PERCENT, MIN_SERVER_BUSY
 from bench.results import (
-    CLIENT_BOUND_PERCENT,
     CLOSE_STYLES,
     MAX_FAILURE_RATIO,
-    MIN_SERVER_BUSY,
     NEAR_CLIENT_LIMIT,
     CloseStyle,
     Scenario,

@@ -28,7 +28,8 @@ def measure_one(config: BenchConfig, user_class: str, new_connection: bool, out:
     )  # fmt: skip
     with (out / "server.log").open("wb") as log, Server(spec, log) as server:
         server.start(config.health_timeout)
-        _, usage, latency = measure_window(server, load, config.ceiling_warmup, config.ceiling_duration)
+        window, latency = measure_window(server, load, config.ceiling_warmup, config.ceiling_duration)
+        usage = window.usage
     return {
         "rps": round(latency["requests"] / config.ceiling_duration, 1),
         "failures": latency["failures"],

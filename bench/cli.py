@@ -12,8 +12,9 @@ from typing import Any
 
 from apps.model import DEFAULT_MODEL, MODEL_NAMES
 from bench.analysis import CLAIM_SERVERS
-from bench.config import DEFAULTS_PATH, ENDPOINTS, FRAMEWORKS, BenchConfig, parse_cpus, read_defaults
+from bench.config import DEFAULTS_PATH, FRAMEWORKS, BenchConfig, parse_cpus, read_defaults
 from bench.errors import BUG, INTERRUPTED, OK, PROGRAM, RUN_FAILED, USAGE, BenchError
+from bench.load.workload import ENDPOINTS
 from bench.reproduce import DEFAULT_TOLERANCE, EXIT_CODES, OUTCOME_RULES
 from bench.results import CLOSE_STYLES, Scenario
 from bench.server_configs import BUILT_IN_SERVERS
@@ -73,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--cpus", type=parse_cpus, default=None, help="pin to CPUs, e.g. 0 or 0-1")
     serve.add_argument("--worker-class", choices=("sync", "gthread"), help="flask: flask-gunicorn-sync or -gthread")
     serve.add_argument("--stats-port", type=int, help="also answer GET /stats there: the server's CPU seconds")
+    add_database_flags(serve)
 
     listing = add_verb(verbs, "list", help="the named server configs and models")
     add_servers_file_flag(listing)
@@ -120,12 +122,13 @@ def add_run_parser(verbs: Any) -> None:
     run.add_argument("--servers", type=names, help="named server configs (bench list); overrides --frameworks")
     add_servers_file_flag(run)
     add_vary_flag(run)
-    run.add_argument("--endpoints", type=names, help="comma-separated: get,put")
+    run.add_argument("--endpoints", type=names, help=f"comma-separated, from {', '.join(ENDPOINTS)}")
     run.add_argument("--model", type=names, help=f"comma-separated, from {', '.join(MODEL_NAMES)}")
     run.add_argument("--workers", type=counts, help="server worker processes, e.g. 1 or 1,2")
     run.add_argument("--matrix", choices=("default", "full"), help="full: models x handlers x server configs")
     run.add_argument("--users", type=int, help="concurrent Locust users")
     add_cpu_flags(run, "server")
+    add_database_flags(run)
     run.add_argument("--user-class", choices=USER_CLASSES, help="Locust user: lean or fasthttp")
     run.add_argument(
         "--close-style",
@@ -161,6 +164,11 @@ def add_run_parser(verbs: Any) -> None:
     )
     add_output_flags(run)
     state_defaults(run)
+
+
+def add_database_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database-url", help="an existing PostgreSQL for the database endpoints (not started here)")
+    parser.add_argument("--database-cpus", type=parse_cpus, help="CPUs for the embedded PostgreSQL, e.g. 1")
 
 
 def add_servers_file_flag(parser: argparse.ArgumentParser) -> None:
@@ -473,7 +481,8 @@ def run_verb(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
         server = server_named(args.server, args.worker_class)
         spec = ServerSpec(server, args.model, args.host, args.port, args.workers, tuple(args.cpus or ()))
-        return serve(spec, stats_port=args.stats_port)
+        return serve(spec, stats_port=args.stats_port, database_url=args.database_url,
+                     database_cpus=tuple(args.database_cpus or ()))  # fmt: skip
     if args.verb == "worker":
         from bench.worker import work
 

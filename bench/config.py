@@ -16,15 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from apps.model import MODEL_NAMES
 from bench.errors import BenchError
+from bench.load.workload import ENDPOINTS, WORKLOADS
 from bench.results import CloseStyle
 from bench.server_configs import DEFAULT_FOR_FRAMEWORK, app_servers, read_toml, register, server_config
 from bench.versions import canonical, expand
 
 DEFAULTS_PATH = Path(__file__).with_name("defaults.toml")
 FRAMEWORKS = tuple(DEFAULT_FOR_FRAMEWORK)
-ENDPOINTS = ("get", "put")
-
-Endpoint = Literal["get", "put"]
 ADDED_IN_3 = ("claim_margin", "max_minutes")  # settings results of schema 1 and 2 did not record
 
 
@@ -39,7 +37,7 @@ class BenchConfig(BaseModel):
     servers: list[str] = Field(default_factory=list)  # named server configs; empty: each framework's default
     # Package -> versions: each config that runs on a varied package runs under each version (bench.versions).
     vary: dict[str, list[str]] = Field(default_factory=dict)
-    endpoints: list[Endpoint] = Field(min_length=1)
+    endpoints: list[str] = Field(min_length=1)  # workloads (bench.load.workload)
     model: list[str] = Field(min_length=1)
     matrix: Literal["default", "full"] = "default"
     users: int = Field(ge=1)
@@ -72,6 +70,10 @@ class BenchConfig(BaseModel):
     order_seed: int | None = Field(default=None, ge=0)  # the rounds' random order; None: drawn as a run starts
     precision: float | None = Field(default=None, gt=0, lt=1)  # add rounds until headline half-widths are this
     max_minutes: float = Field(gt=0)  # with precision: add no round after this long
+    # The passenger database of the endpoints that read one: an existing server's URL, or None to start the
+    # embedded PostgreSQL, pinned to database_cpus (None: the client CPUs, on a machine of few cores).
+    database_url: str | None = None
+    database_cpus: list[int] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -101,6 +103,11 @@ class BenchConfig(BaseModel):
     def _known_frameworks(cls, frameworks: list[str]) -> list[str]:
         return known(frameworks, FRAMEWORKS, "framework")
 
+    @field_validator("endpoints")
+    @classmethod
+    def _known_endpoints(cls, endpoints: list[str]) -> list[str]:
+        return known(endpoints, ENDPOINTS, "endpoint")
+
     @field_validator("model")
     @classmethod
     def _known_models(cls, models: list[str]) -> list[str]:
@@ -128,12 +135,14 @@ class BenchConfig(BaseModel):
             raise ValueError("values must not repeat")
         return names
 
-    @field_validator("server_cpus", "client_cpus")
+    @field_validator("server_cpus", "client_cpus", "database_cpus")
     @classmethod
-    def _cpu_set(cls, cpus: list[int]) -> list[int]:
+    def _cpu_set(cls, cpus: list[int] | None) -> list[int] | None:
         """Sorted, once each. Whether they exist is a question for a run about to start here
         (``check_cpus_here``), never for a config recorded on another machine."""
-        if min(cpus) < 0:
+        if cpus is None:
+            return None
+        if not cpus or min(cpus) < 0:
             raise ValueError("CPU numbers start at 0")
         return sorted(set(cpus))
 
@@ -187,6 +196,16 @@ class BenchConfig(BaseModel):
         """The server configs to run: those asked for, each under every version set it depends on."""
         return expand(self.base_server_names, self.vary)
 
+    @property
+    def reads_database(self) -> bool:
+        """Whether any endpoint of the run reads the passenger database."""
+        return any(WORKLOADS[endpoint].reads_database for endpoint in self.endpoints)
+
+    @property
+    def database_cpu_set(self) -> list[int]:
+        """Where the embedded database is pinned: its own CPUs, or the client's."""
+        return self.database_cpus or self.client_cpus
+
     def close_styles(self, server: str) -> list[CloseStyle | None]:
         """The close styles measured for ``server``: each one asked for where it closes every connection;
         None alone where it keeps connections alive (the client never closes during the window)."""
@@ -213,7 +232,8 @@ def known(names: list[str], choices: tuple[str, ...], what: str) -> list[str]:
 def check_cpus_here(config: BenchConfig) -> None:
     """Before a run pins anything here: every CPU it names must be available on this host."""
     available = os.sched_getaffinity(0)
-    for flag, cpus in (("--server-cpus", config.server_cpus), ("--client-cpus", config.client_cpus)):
+    for flag, cpus in (("--server-cpus", config.server_cpus), ("--client-cpus", config.client_cpus),
+                       ("--database-cpus", config.database_cpus or [])):  # fmt: skip
         missing = sorted(set(cpus) - available)
         if missing:
             raise BenchError(f"CPU {missing} not available here (available: {sorted(available)}); set {flag}")

@@ -34,13 +34,12 @@ from bench.analysis import (
 from bench.bisect import Step
 from bench.config import BenchConfig, check_cpus_here
 from bench.errors import INTERRUPTED, OK, RUN_FAILED
+from bench.limits import CLIENT_BOUND_PERCENT, MIN_SERVER_BUSY
 from bench.load import wrk
 from bench.report.html import build_report
 from bench.reproduce import OUTCOME_RULES, Reproduction
 from bench.results import (
-    CLIENT_BOUND_PERCENT,
     MAX_FAILURE_RATIO,
-    MIN_SERVER_BUSY,
     SUMMARY,
     Scenario,
     Variant,

@@ -21,13 +21,16 @@ from typing import Any, Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bench.errors import BenchError
+from bench.limits import LOWER_BOUNDS, MIN_SERVER_BUSY, Limit
 from bench.sampling import CpuUsage
 from bench.server_configs import DEFAULT_FOR_FRAMEWORK, server_config
 
 # 2: server_busy, under_driven and close_style per scenario; close_style in the config.
 # 3: verdicts as records judged against the claim's band, with the rule they were judged by; the client
 #    ceiling as {"measured_utc", "user_classes"}; the config's claim_margin, order_seed and precision.
-SCHEMA_VERSION = 3
+# 4: each scenario's limit (bench.limits) and its evidence: the database's busy share and CPU per request,
+#    queries per request, requests outstanding and waiting at the server; the manifest's database.
+SCHEMA_VERSION = 4
 MANIFEST = "manifest.json"
 SUMMARY = "summary.json"
 REPRODUCTION = "reproduction.json"
@@ -35,14 +38,9 @@ RAW = "raw"
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
-# What the flags of a scenario mean, defined once.
-CLIENT_BOUND_PERCENT = 90.0  # client_bound: the load generator used this much of its CPU or more
+# What the flags of a scenario mean, defined once (what limited it: bench.limits).
 NEAR_CLIENT_LIMIT = 0.70  # near_client_limit: rps above this share of the client's ceiling (null server)
 MAX_FAILURE_RATIO = 0.001  # valid: at most this share of requests failed
-# under_driven: a closed-loop scenario whose server tree kept its CPUs busy less than this share of the
-# measured window. A saturated server is busy all the time; one that idles is waiting for its client
-# (gunicorn's sync worker for each client's FIN, for example), so its throughput is a lower bound.
-MIN_SERVER_BUSY = 0.95
 
 CloseStyle = Literal["prompt", "lazy"]
 CLOSE_STYLES: dict[str, str] = {  # how the client closes a connection that carries one request
@@ -51,9 +49,10 @@ CLOSE_STYLES: dict[str, str] = {  # how the client closes a connection that carr
 }
 
 
-def under_driven(server_busy: float | None) -> bool:
-    """A saturation measurement whose server was not kept busy (unknown busy share: not flagged)."""
-    return server_busy is not None and server_busy < MIN_SERVER_BUSY
+def under_driven(server_busy: float | None, limited_by: Limit = "client") -> bool:
+    """A saturation measurement whose server was not kept busy by its client (unknown busy share: not flagged).
+    A server that idled waiting on its database is not: that is its own design, or the database's limit."""
+    return server_busy is not None and server_busy < MIN_SERVER_BUSY and limited_by == "client"
 
 
 class Variant(NamedTuple):
@@ -89,7 +88,7 @@ class Scenario(BaseModel):
     # server CPU seconds / (window x server CPUs - the hypervisor's steal of them); None: not known (a remote target)
     server_busy: float | None
     server_steal: float | None  # the share of the server CPUs' window the hypervisor stole
-    under_driven: bool  # closed loop and server_busy below MIN_SERVER_BUSY: throughput is a lower bound
+    under_driven: bool  # closed loop, server_busy below MIN_SERVER_BUSY, waiting for its client: a lower bound
     client_cpu_percent: float
     client_bound: bool
     client_ceiling_rps: float | None
@@ -101,6 +100,13 @@ class Scenario(BaseModel):
     client_workers: list[dict[str, Any]] | None = None  # each Locust process that sent requests: its count and CPU
     target_rps: float | None = None  # open loop: the fixed arrival rate offered (rps is what was achieved)
     load_share: float | None = None  # in a sweep: target_rps over the variant's closed-loop median rps
+    # What limited it (bench.limits), and the evidence beyond the server's busy share and the client's CPU:
+    limited_by: Limit = "server"
+    database_busy: float | None = None  # the database tree's CPU over the window / its CPUs (None: no database)
+    database_cpu_us_per_request: float | None = None
+    queries_per_request: float | None = None  # passenger reads counted at the database, over requests answered
+    outstanding: float | None = None  # requests the client kept outstanding (rps x mean latency), per user
+    server_queue: float | None = None  # requests waiting in the server's sockets, mean of samples
 
     @model_validator(mode="before")
     @classmethod
@@ -117,8 +123,8 @@ class Scenario(BaseModel):
 
     @property
     def lower_bound(self) -> bool:
-        """Its throughput is a lower bound of the server's: the server idled, or the load generator saturated."""
-        return self.under_driven or self.client_bound
+        """Its throughput is a lower bound of the server's: the client or the database limited it."""
+        return self.under_driven or self.client_bound or self.limited_by in LOWER_BOUNDS
 
     @property
     def wrk_server_busy(self) -> float | None:
@@ -313,6 +319,23 @@ def update_manifest_to_3(content: dict[str, Any]) -> dict[str, Any]:
     return {**content, "schema_version": 3, "client_ceiling": ceiling}
 
 
+def update_summary_to_4(content: dict[str, Any]) -> dict[str, Any]:
+    """Schema 3 -> 4: no database was read before, so a scenario's limit follows from its flags alone."""
+    scenarios = [
+        {
+            **scenario,
+            "limited_by": "client" if scenario.get("under_driven") or scenario.get("client_bound") else "server",
+        }
+        for scenario in content.get("scenarios", [])
+    ]
+    return {**content, "schema_version": 4, "scenarios": scenarios}
+
+
+def update_manifest_to_4(content: dict[str, Any]) -> dict[str, Any]:
+    """Schema 3 -> 4: no database."""
+    return {**content, "schema_version": 4, "database": None}
+
+
 def load_summary(folder: Path, require_complete: bool = True) -> Summary:
     """The checked summary of a results folder, or one clear error line."""
     if not folder.is_dir():
@@ -324,6 +347,8 @@ def load_summary(folder: Path, require_complete: bool = True) -> Summary:
         content = update_summary_to_2(folder, content, load_manifest(folder))
     if content["schema_version"] == 2:
         content = update_summary_to_3(content)
+    if content["schema_version"] == 3:
+        content = update_summary_to_4(content)
     try:
         summary = Summary.model_validate(content)
     except ValidationError as error:
@@ -343,6 +368,8 @@ def load_manifest(folder: Path) -> dict[str, Any]:
         content = update_manifest_to_2(content)
     if content["schema_version"] == 2:
         content = update_manifest_to_3(content)
+    if content["schema_version"] == 3:
+        content = update_manifest_to_4(content)
     return dict(content)
 
 

@@ -22,8 +22,8 @@ import random
 import signal
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -35,12 +35,14 @@ from bench import ceiling as client_ceiling
 from bench import environment, machine, processes, versions
 from bench.analysis import precision_reached, verdicts
 from bench.config import BenchConfig
+from bench.database import Database, EmbeddedDatabase, ExistingDatabase, UnavailableDatabase
 from bench.errors import BenchError
 from bench.latency import decode, percentiles_ms
+from bench.limits import CLIENT_BOUND_PERCENT, Evidence, limit
 from bench.load import wrk
 from bench.load.runner import LoadSpec, LocustRun
+from bench.load.workload import WORKLOADS
 from bench.results import (
-    CLIENT_BOUND_PERCENT,
     MANIFEST,
     MAX_FAILURE_RATIO,
     NEAR_CLIENT_LIMIT,
@@ -57,8 +59,8 @@ from bench.results import (
 )
 from bench.sampling import CpuUsage
 from bench.server_configs import server_config
-from bench.servers import RemoteServer, Server, ServerSpec, free_port, verify
-from bench.verify import verify_user_configs
+from bench.servers import RemoteServer, Server, ServerSpec, free_port
+from bench.verify import verify, verify_user_configs
 from bench.window import measure_window
 
 SCENARIO_OVERHEAD_SECONDS = 4.0  # server start, Locust start, stop: for the progress estimate only
@@ -139,8 +141,13 @@ def figures(
     *,
     server_cores: int | None,
     client_ceiling_rps: float | None,
+    users: int | None = None,
+    database: DatabaseCores | None = None,
+    reads: int | None = None,
+    server_queue: float | None = None,
 ) -> Scenario:
-    """A scenario's summary figures from its raw latency record, its measured CPU and the client's ceiling.
+    """A scenario's summary figures from its raw latency record, its measured CPU and the client's ceiling, and
+    what limited it (``bench.limits``) from the evidence of its window.
 
     ``server_cores`` is None for a server running elsewhere: its busy share is then not known."""
     requests, failures = int(latency["requests"]), int(latency["failures"])
@@ -150,7 +157,24 @@ def figures(
     workers = latency.get("workers", [])
     busiest_worker = max((w["cpu_percent"] or 0.0 for w in workers), default=0.0)  # each a single-core process
     rps = requests / float(latency["duration"])
-    latencies = percentiles_ms(decode(latency["histogram"]))
+    histogram = decode(latency["histogram"])
+    latencies = percentiles_ms(histogram)
+    # Little's law: the requests the client had outstanding on average, as a share of its users
+    outstanding = rps * histogram.get_mean_value() / 1e6 / users if users and requests else None
+    database_busy = usage.busy(usage.database_seconds, database.own) if database else None
+    shared_busy = (
+        usage.busy(usage.client_seconds + usage.database_seconds, database.shared)
+        if database and database.shared and usage.database_seconds is not None
+        else None
+    )
+    workload = WORKLOADS.get(key.endpoint)
+    limited_by = limit(
+        Evidence(
+            server_busy=busy, client_percent=max(client_percent, busiest_worker), database_busy=database_busy,
+            shared_busy=shared_busy, outstanding=outstanding, reads_database=bool(workload and workload.reads_database),
+            lazy_close=key.close_style == "lazy", open_loop=key.target_rps is not None,
+        )
+    )  # fmt: skip
     return scenario_of(
         key,
         requests=requests,
@@ -160,19 +184,41 @@ def figures(
         p90_ms=latencies["p90_ms"],
         p99_ms=latencies["p99_ms"],
         p999_ms=latencies["p999_ms"],
-        server_cpu_us_per_request=usage.server_seconds / requests * 1e6
-        if requests and usage.server_seconds is not None
-        else None,
+        server_cpu_us_per_request=per_request_us(usage.server_seconds, requests),
         server_busy=busy,
         server_steal=steal,
-        under_driven=key.target_rps is None and under_driven(busy),
+        under_driven=key.target_rps is None and under_driven(busy, limited_by),
         client_cpu_percent=round(client_percent, 1),
         client_bound=max(client_percent, busiest_worker) >= CLIENT_BOUND_PERCENT,
         client_workers=workers or None,
         client_ceiling_rps=client_ceiling_rps,
         near_client_limit=client_ceiling_rps is not None and rps > NEAR_CLIENT_LIMIT * client_ceiling_rps,
         valid=requests > 0 and failures <= MAX_FAILURE_RATIO * requests,
+        limited_by=limited_by,
+        database_busy=database_busy,
+        database_cpu_us_per_request=per_request_us(usage.database_seconds, requests) if database else None,
+        queries_per_request=reads / requests if reads is not None and requests else None,
+        outstanding=outstanding,
+        server_queue=server_queue,
     )
+
+
+def per_request_us(seconds: float | None, requests: int) -> float | None:
+    return seconds / requests * 1e6 if requests and seconds is not None else None
+
+
+@dataclass(frozen=True)
+class DatabaseCores:
+    """The database's CPUs: its own count, and the count of its and the client's together where they share any
+    (0: they share none)."""
+
+    own: int
+    shared: int
+
+    @classmethod
+    def of(cls, database_cpus: list[int], client_cpus: list[int]) -> DatabaseCores:
+        together = set(database_cpus) | set(client_cpus)
+        return cls(len(database_cpus), len(together) if set(database_cpus) & set(client_cpus) else 0)
 
 
 def scenario_of(key: ScenarioKey, **measured: Any) -> Scenario:
@@ -194,14 +240,26 @@ def failed_scenario(key: ScenarioKey, reason: str) -> Scenario:
 
 
 def measure(
-    config: BenchConfig, key: ScenarioKey, out: Path, commands: dict[str, list[str]], ceiling: CeilingFigures | None
+    config: BenchConfig,
+    key: ScenarioKey,
+    out: Path,
+    commands: dict[str, list[str]],
+    ceiling: CeilingFigures | None,
+    *,
+    store: Database | None = None,
 ) -> Scenario:
-    """Run one scenario end to end; raise BenchError if it could not be measured."""
+    """Run one scenario end to end; raise BenchError if it could not be measured. ``store`` is the run's
+    passenger database, given to the app where its endpoint reads one."""
     target = config.targets.get(key.server)
     port = 0 if target else config.port or free_port(config.host)
+    reading = store if WORKLOADS[key.endpoint].reads_database else None
+    if WORKLOADS[key.endpoint].reads_database:
+        if reading is None:
+            raise BenchError("it reads the passenger database, and this run has none")
+        reading.check_alive()  # a database that stopped (or never started) fails each scenario that reads it, fast
     spec = ServerSpec(
         server=key.server, model=key.model, host=config.host, port=port, workers=key.workers,
-        cpus=tuple(config.server_cpus),
+        cpus=tuple(config.server_cpus), database_url=reading.url if reading else None,
     )  # fmt: skip
     url = target or spec.url
     load = LocustRun(
@@ -211,7 +269,7 @@ def measure(
     )  # fmt: skip
     commands.update(server=["target", url] if target else spec.command(), locust=load.spec.command())
     with (out / "server.log").open("wb") as log, served(spec, log, target, config) as server:
-        verify(url, key.model, key.endpoint)
+        verify(url, key.model, key.endpoint, reading.url if reading else None)
         crosschecked = None
 
         def crosscheck() -> dict[str, Any]:
@@ -225,18 +283,25 @@ def measure(
         with_wrk = config.crosscheck == "wrk" and wrk.available() and key.target_rps is None
         if with_wrk and key.wrk_first:
             crosschecked = crosscheck()
-        t0, usage, latency = measure_window(server, load, config.warmup, config.duration)
+        window, latency = measure_window(server, load, config.warmup, config.duration, database=reading,
+                                         queue_port=None if target else port)  # fmt: skip
         if with_wrk and not key.wrk_first:
             crosschecked = crosscheck()
         server_cores = server.cores
+        if reading:
+            reading.check_alive()
     write_json_atomically(
         out / "measurement.json",
-        {"t0": t0, "cpu": usage.__dict__, "server_cores": server_cores, "commands": commands},
-    )
+        {"t0": window.t0, "cpu": asdict(window.usage), "server_cores": server_cores, "reads": window.reads,
+         "server_queue": window.server_queue, "commands": commands},
+    )  # fmt: skip
     client_ceiling = ceiling.rps(spec.keeps_connections_alive) if ceiling is not None else None
+    cores = DatabaseCores.of(config.database_cpu_set, config.client_cpus) if reading and reading.cpus else None
     scenario = figures(
-        key, latency, usage, len(config.client_cpus), server_cores=server_cores, client_ceiling_rps=client_ceiling
-    )
+        key, latency, window.usage, len(config.client_cpus), server_cores=server_cores,
+        client_ceiling_rps=client_ceiling, users=config.users, database=cores, reads=window.reads,
+        server_queue=window.server_queue,
+    )  # fmt: skip
     return scenario.model_copy(update={"crosscheck": crosschecked})
 
 
@@ -308,6 +373,7 @@ def run(
             versions.ensure(s).model_dump(mode="json") for s in versions.version_sets_of(config.server_names)
         ],
         "commands": {},
+        "database": None,  # the passenger database's record, where an endpoint reads one
     }
     write_json_atomically(folder / MANIFEST, manifest)
     plan = list(plan or schedule(config))
@@ -316,22 +382,18 @@ def run(
     ceiling: CeilingFigures | None = None
     watch = machine.Watch(config.server_cpus, config.client_cpus)
     started = time.monotonic()
-    with interrupts_raised(), processes.confined_to(config.client_cpus):
+    with interrupts_raised(), processes.confined_to(config.client_cpus), ExitStack() as stack:
         try:
             if on_scenario:
                 on_scenario(0, len(plan), CEILING_KEY, None)
             ceiling = measure_ceiling(config, folder, manifest)
+            store = start_database(config, folder, manifest, stack) if config.reads_database else None
             index = 0
             while index < len(plan):
                 key = plan[index]
                 if on_scenario:
                     on_scenario(index, len(plan), key, None)
-                commands: dict[str, list[str]] = {}
-                try:
-                    scenario = measure(config, key, raw_dir(folder, key.id), commands, ceiling)
-                except BenchError as error:
-                    scenario = failed_scenario(key, str(error))
-                manifest["commands"].setdefault(f"{key.server}-w{key.workers}-{key.endpoint}", commands)
+                scenario = measured_or_failed(config, key, folder, manifest, ceiling=ceiling, store=store)
                 scenarios.append(scenario)
                 write_summary(folder, run_id, scenarios, complete=False, margin=config.claim_margin)
                 if on_scenario:
@@ -344,6 +406,7 @@ def run(
         except Interrupted:
             interrupted = True
         finally:
+            stack.close()
             stop_children()
     complete = (
         not interrupted
@@ -357,6 +420,45 @@ def run(
     manifest.update(finished_utc=utc_now(), interrupted=interrupted)
     write_json_atomically(folder / MANIFEST, manifest)
     return RunOutcome(folder, complete, scenarios, interrupted)
+
+
+def measured_or_failed(
+    config: BenchConfig,
+    key: ScenarioKey,
+    folder: Path,
+    manifest: dict[str, Any],
+    *,
+    ceiling: CeilingFigures | None,
+    store: Database | None,
+) -> Scenario:
+    """One scenario measured, or failed with the reason; its commands recorded in the manifest."""
+    commands: dict[str, list[str]] = {}
+    try:
+        scenario = measure(config, key, raw_dir(folder, key.id), commands, ceiling, store=store)
+    except BenchError as error:
+        scenario = failed_scenario(key, str(error))
+    manifest["commands"].setdefault(f"{key.server}-w{key.workers}-{key.endpoint}", commands)
+    return scenario
+
+
+def start_database(config: BenchConfig, folder: Path, manifest: dict[str, Any], stack: ExitStack) -> Database:
+    """The run's passenger database, started (the embedded one pinned, its log in the raw folder), loaded, checked
+    and recorded in the manifest, and stopped with ``stack``; an ``UnavailableDatabase`` if it could not be (the
+    manifest says why, and each scenario that reads it fails with that reason)."""
+    try:
+        if config.database_url:
+            store: EmbeddedDatabase | ExistingDatabase = ExistingDatabase(config.database_url)
+        else:
+            log = stack.enter_context((folder / RAW / "database.log").open("wb"))
+            store = EmbeddedDatabase(tuple(config.database_cpu_set), free_port("127.0.0.1"), log=log)
+        stack.enter_context(store.start())
+        manifest["database"] = store.record().model_dump(mode="json")
+    except BenchError as error:
+        manifest["database_error"] = str(error)
+        return UnavailableDatabase(f"the passenger database could not be started: {error}")
+    finally:
+        write_json_atomically(folder / MANIFEST, manifest)
+    return store
 
 
 def measure_ceiling(config: BenchConfig, folder: Path, manifest: dict[str, Any]) -> CeilingFigures | None:

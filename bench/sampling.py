@@ -53,26 +53,40 @@ class CpuSnapshot:
     server: float | None  # None: not known (a server running elsewhere that reports no CPU)
     client: float
     server_steal: float  # steal seconds of the server's CPUs so far
+    database: float | None = None  # None: no database, or one whose CPU is not known here
 
 
-def snapshot(server_cpu: Callable[[], float | None], client: Tree, server_cpus: Collection[int]) -> CpuSnapshot:
-    return CpuSnapshot(time.time(), server_cpu(), cpu_seconds(client()), steal_seconds(server_cpus))
+def snapshot(
+    server_cpu: Callable[[], float | None],
+    client: Tree,
+    server_cpus: Collection[int],
+    database_cpu: Callable[[], float | None] | None = None,
+) -> CpuSnapshot:
+    database = database_cpu() if database_cpu is not None else None
+    return CpuSnapshot(time.time(), server_cpu(), cpu_seconds(client()), steal_seconds(server_cpus), database)
 
 
 @dataclass(frozen=True)
 class CpuUsage:
-    """CPU used over a window: seconds by the server tree and by the client, the window's length, and the
-    seconds the hypervisor stole from the server's CPUs in it."""
+    """CPU used over a window: seconds by the server tree, by the client and by the database tree, the window's
+    length, and the seconds the hypervisor stole from the server's CPUs in it."""
 
     wall_seconds: float
     server_seconds: float | None
     client_seconds: float
     server_steal_seconds: float = 0.0
+    database_seconds: float | None = None
 
     @classmethod
     def between(cls, start: CpuSnapshot, end: CpuSnapshot) -> CpuUsage:
         server = None if start.server is None or end.server is None else end.server - start.server
-        return cls(end.wall - start.wall, server, end.client - start.client, end.server_steal - start.server_steal)
+        database = None if start.database is None or end.database is None else end.database - start.database
+        return cls(end.wall - start.wall, server, end.client - start.client, end.server_steal - start.server_steal,
+                   database)  # fmt: skip
+
+    def busy(self, seconds: float | None, cores: int) -> float | None:
+        """A tree's CPU seconds as a share of ``cores`` over the window (no steal is known for other CPUs)."""
+        return None if seconds is None or not cores else seconds / (self.wall_seconds * cores)
 
     def server_busy(self, cores: int) -> float | None:
         """The share of the CPU time the server's ``cores`` had in the window (less what the hypervisor stole)

@@ -1,4 +1,6 @@
-"""``bench serve``: one app under its production server in the foreground until SIGINT or SIGTERM."""
+"""``bench serve``: one app under its production server in the foreground until SIGINT or SIGTERM, with the
+passenger database its database endpoints read: an existing one (``--database-url``), or the embedded
+PostgreSQL started beside it, and stopped with it."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
 
+from bench import database
 from bench.errors import BenchError
 from bench.server_configs import server_config
 from bench.servers import Server, ServerSpec, free_port
@@ -50,9 +53,17 @@ def serve_stats(server: Server, port: int) -> ThreadingHTTPServer:
     return stats
 
 
-def serve(spec: ServerSpec, health_timeout: float = 20.0, stats_port: int | None = None) -> int:
+def serve(
+    spec: ServerSpec,
+    health_timeout: float = 20.0,
+    stats_port: int | None = None,
+    database_url: str | None = None,
+    database_cpus: tuple[int, ...] = (),
+) -> int:
     """Start ``spec``, print its URL once healthy, and stop every worker on SIGINT/SIGTERM. With
-    ``stats_port``, also answer ``GET /stats`` there with the server's CPU seconds (for ``--server-stats``)."""
+    ``stats_port``, also answer ``GET /stats`` there with the server's CPU seconds (for ``--server-stats``).
+    Without ``database_url`` the embedded database is started first (pinned to ``database_cpus``), where the
+    passenger list is found; without either, the database endpoints answer 503 and a line says why."""
     if spec.port == 0:
         spec = replace(spec, port=free_port(spec.host))
     stop = threading.Event()
@@ -62,12 +73,27 @@ def serve(spec: ServerSpec, health_timeout: float = 20.0, stats_port: int | None
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, request_stop)
-    with Server(spec).start(health_timeout) as server:
-        stats = serve_stats(server, stats_port) if stats_port is not None else None
-        where = f"  (CPU seconds: http://{spec.host}:{stats.server_address[1]}/stats)" if stats else ""
-        print(f"{spec.name} ({spec.model}) serving on {spec.url}{where}  (Ctrl-C to stop)", flush=True)
-        while not stop.wait(0.2):
-            server.check_alive()
-        if stats:
-            stats.shutdown()
+    if database_url is None and not database.passengers_csv().is_file():
+        print(f"no database: the passenger list is not at {database.passengers_csv()} (set "
+              f"${database.PASSENGERS_CSV_ENV}); the database endpoints answer 503", flush=True)  # fmt: skip
+        with Server(spec).start(health_timeout) as server:
+            return serve_until(server, stop, stats_port)
+    store: database.EmbeddedDatabase | database.ExistingDatabase = (
+        database.ExistingDatabase(database_url) if database_url else
+        database.EmbeddedDatabase(database_cpus, free_port("127.0.0.1"))
+    )  # fmt: skip
+    with store.start(), Server(replace(spec, database_url=store.url)).start(health_timeout) as server:
+        return serve_until(server, stop, stats_port)
+
+
+def serve_until(server: Server, stop: threading.Event, stats_port: int | None) -> int:
+    """Print the server's URL, then watch it until ``stop`` is set."""
+    spec = server.spec
+    stats = serve_stats(server, stats_port) if stats_port is not None else None
+    where = f"  (CPU seconds: http://{spec.host}:{stats.server_address[1]}/stats)" if stats else ""
+    print(f"{spec.name} ({spec.model}) serving on {spec.url}{where}  (Ctrl-C to stop)", flush=True)
+    while not stop.wait(0.2):
+        server.check_alive()
+    if stats:
+        stats.shutdown()
     return 0

@@ -1,4 +1,4 @@
-"""Servers' lifecycle: command line (from ``server_configs``), start (pinned), health, verify, stop.
+"""Servers' lifecycle: command line (from ``server_configs``), start (pinned), health, stop.
 
 This is the only place that starts an app, for ``bench serve`` and for ``bench run`` alike.
 """
@@ -21,11 +21,10 @@ from typing import IO
 
 import psutil
 
-from apps.contract import to_json
-from apps.model import MODEL_ENV_VAR, load_model
+from apps.model import MODEL_ENV_VAR
+from apps.store import DATABASE_URL_ENV
 from bench import processes, sampling
 from bench.errors import BenchError
-from bench.load import workload
 from bench.server_configs import ServerConfig, server_config
 from bench.versions import apps_path
 
@@ -40,6 +39,7 @@ class ServerSpec:
     port: int = 8000
     workers: int = 1
     cpus: tuple[int, ...] = ()
+    database_url: str | None = None  # the passenger database the app reads, given to it as $TITANIC_DATABASE_URL
 
     @property
     def config(self) -> ServerConfig:
@@ -135,20 +135,6 @@ def http_request(
         return error.code, error.headers.get("Content-Type", ""), error.read()
 
 
-def verify(url: str, model: str, endpoint: str) -> None:
-    """Check one answer against the model computed here; raise before any load if it is wrong."""
-    expected = to_json(load_model(model)(workload.AGE, workload.SEX))
-    if endpoint == "get":
-        status, content_type, body = http_request(url + workload.QUERY_PATH)
-    else:
-        status, content_type, body = http_request(url + workload.BODY_PATH, "PUT", workload.BODY)
-    if (status, content_type, body) != (200, "application/json", expected):
-        raise BenchError(
-            f"verify failed for {endpoint.upper()} {url}/predict: expected 200 application/json {expected.decode()}, "
-            f"got {status} {content_type} {body[:200].decode(errors='replace')}"
-        )
-
-
 @dataclass
 class Server:
     """A running server process tree. Use as a context manager: it is always stopped on exit."""
@@ -160,6 +146,8 @@ class Server:
     def start(self, health_timeout: float = 20.0) -> Server:
         ensure_port_free(self.spec.host, self.spec.port)
         env = {**os.environ, MODEL_ENV_VAR: self.spec.model}
+        if self.spec.database_url:
+            env[DATABASE_URL_ENV] = self.spec.database_url
         if self.spec.config.python:  # another environment's Python: it finds the apps here, and nothing else
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(apps_path()), env.get("PYTHONPATH")]))
         output = self.log if self.log is not None else None

@@ -1,21 +1,77 @@
-"""The verify step before any load, as TechEmpower's: each server config a run measures that is not built in
-(a ``--servers-file``'s, or one a version set runs from its own environment) is started once and must answer
-a few requests of the API contract exactly as the built-in apps do (status, Content-Type, body byte for
-byte), or the run is refused in one line before any scenario. The built-ins are held to the whole contract
-by ``tests/test_contract.py``.
+"""The verify steps before any load, as TechEmpower's.
+
+Before each scenario, one answer of its workload is checked against the model computed here (for the
+database workloads, against the passengers read from the database itself), and the passenger reads that
+one answer cost are counted at the database: exactly one query per row, so a cache or an ``IN`` is caught.
+
+Before a run, each server config it measures that is not built in (a ``--servers-file``'s, or one a version
+set runs from its own environment) is started once and must answer a few requests of the API contract
+exactly as the built-in apps do (status, Content-Type, body byte for byte), or the run is refused in one
+line before any scenario. The built-ins are held to the whole contract by ``tests/test_contract.py``.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
-from apps.contract import ContractError, passenger_from_query, to_json
-from apps.model import load_model
+from apps.contract import JSON_CONTENT_TYPE, ContractError, passenger_from_query, to_json
+from apps.model import Sex, load_model
+from apps.store import prediction
+from bench import database
 from bench.config import BenchConfig
 from bench.errors import BenchError
-from bench.load import workload
+from bench.load.workload import AGE, PASSENGER_ID, SEX, WORKLOADS, Workload
 from bench.server_configs import BUILT_IN_SERVERS
 from bench.servers import Server, ServerSpec, free_port, http_request
+
+Passengers = dict[int, tuple[int | None, Sex]]
+
+
+def answer_problem(workload: Workload, model: str, answer: tuple[int, str, bytes], passengers: Passengers) -> str:
+    """What is wrong with one answer of ``workload`` (empty: nothing)."""
+    status, content_type, body = answer
+    got = f"got {status} {content_type} {body[:200].decode(errors='replace')}"
+    if (status, content_type) != (200, JSON_CONTENT_TYPE):
+        return f"expected 200 {JSON_CONTENT_TYPE}, {got}"
+    predict = load_model(model)
+    if not workload.reads_database:
+        expected = to_json(predict(AGE, SEX))
+        return "" if body == expected else f"expected {expected.decode()}, {got}"
+    content: Any = json.loads(body)
+    items = content if isinstance(content, list) else [content]
+    ids = [item.get("passenger_id") if isinstance(item, dict) else None for item in items]
+    if len(items) != workload.queries or len(set(ids)) != len(ids):
+        return f"expected {workload.queries} distinct passengers, {got}"
+    if workload.name == "passenger" and ids != [PASSENGER_ID]:
+        return f"expected passenger {PASSENGER_ID}, {got}"
+    for passenger_id, item in zip(ids, items, strict=True):
+        if passenger_id not in passengers:
+            return f"passenger {passenger_id!r} is not in the database, {got}"
+        if item != prediction(passenger_id, passengers[passenger_id], predict):
+            return f"passenger {passenger_id}'s prediction is not the model's, {got}"
+    return ""
+
+
+def verify(url: str, model: str, endpoint: str, database_url: str | None = None) -> None:
+    """Check one answer of ``endpoint`` and, where it reads the database, the reads it cost there; raise before
+    any load if either is wrong."""
+    workload = WORKLOADS[endpoint]
+    passengers = database.passengers(database_url) if workload.reads_database and database_url else {}
+    before = database.query_count(database_url) if workload.reads_database and database_url else None
+    answer = http_request(url + workload.path, workload.method, workload.body or None)
+    problem = answer_problem(workload, model, answer, passengers)
+    if problem:
+        raise BenchError(f"verify failed for {workload.request} at {url}: {problem}")
+    if before is not None and database_url:
+        read = (database.query_count(database_url) or 0) - before
+        if read != workload.queries:
+            raise BenchError(
+                f"verify failed for {workload.request} at {url}: the database counted {read} passenger reads for "
+                f"one answer, not {workload.queries} (one query per row, no cache, no IN)"
+            )
+
 
 BAD_QUERY = "age=ten&sex=M"
 
@@ -40,11 +96,12 @@ def contract_error(query: str) -> bytes:
 
 
 def checks(model: str) -> list[Check]:
-    expected = to_json(load_model(model)(workload.AGE, workload.SEX))
+    expected = to_json(load_model(model)(AGE, SEX))
+    get, put = WORKLOADS["get"], WORKLOADS["put"]
     return [
         Check("GET /health", "GET", "/health", None, 200, to_json({"status": "ok"})),
-        Check("GET /predict", "GET", workload.QUERY_PATH, None, 200, expected),
-        Check("PUT /predict", "PUT", workload.BODY_PATH, workload.BODY, 200, expected),
+        Check(get.request, get.method, get.path, None, 200, expected),
+        Check(put.request, put.method, put.path, put.body, 200, expected),
         Check("a bad age", "GET", f"/predict?{BAD_QUERY}", None, 422, contract_error(BAD_QUERY)),
         Check("an unknown path", "GET", "/nowhere", None, 404, to_json({"detail": "Not Found"})),
     ]

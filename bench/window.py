@@ -1,15 +1,35 @@
-"""One measured window: run the load, discard the warm-up, sample server and client CPU over exactly the
-measured seconds, and collect the exact latency record."""
+"""One measured window: run the load, discard the warm-up, sample server, client and database CPU (and the
+database's passenger reads) over exactly the measured seconds, and collect the exact latency record."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from bench.load.runner import LocustRun
+from bench.queues import QueueSampler
 from bench.sampling import CpuUsage, snapshot
 from bench.servers import RemoteServer, Server
+
+
+class Database(Protocol):
+    """What a window reads of the database: its CPU so far (None: not known) and its passenger reads so far."""
+
+    def cpu_seconds(self) -> float | None: ...
+
+    def reads(self) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class Window:
+    """What one window measured beyond the latency record: its start, CPU, and the database's reads in it."""
+
+    t0: float
+    usage: CpuUsage
+    reads: int | None  # passenger reads the database counted over the window (None: not counted)
+    server_queue: float | None  # requests waiting in the server's sockets, mean of samples (None: not sampled)
 
 
 def sleep_until(moment: float, check: Callable[[], None]) -> None:
@@ -20,20 +40,37 @@ def sleep_until(moment: float, check: Callable[[], None]) -> None:
 
 
 def measure_window(
-    server: Server | RemoteServer, load: LocustRun, warmup: float, duration: float
-) -> tuple[float, CpuUsage, dict[str, Any]]:
-    """Run the load; sample server and client CPU exactly over the measured window; stop the load.
+    server: Server | RemoteServer,
+    load: LocustRun,
+    warmup: float,
+    duration: float,
+    *,
+    database: Database | None = None,
+    queue_port: int | None = None,
+) -> tuple[Window, dict[str, Any]]:
+    """Run the load; sample server, client and database CPU exactly over the measured window (and the requests
+    waiting at ``queue_port``, a local server's); stop the load.
 
-    Returns the load's start time, the CPU used in the window, and the latency record.
+    Returns what the window measured and the latency record.
     """
+    database_cpu = database.cpu_seconds if database is not None else None
+    queue = QueueSampler(queue_port) if queue_port else None
     try:
         t0 = load.start()
         sleep_until(t0 + warmup, server.check_alive)
-        start = snapshot(server.cpu_seconds, load.tree, server.cpus)
+        reads_before = database.reads() if database is not None else None
+        start = snapshot(server.cpu_seconds, load.tree, server.cpus, database_cpu)
+        if queue:
+            queue.start()
         sleep_until(t0 + warmup + duration, server.check_alive)
-        end = snapshot(server.cpu_seconds, load.tree, server.cpus)
+        end = snapshot(server.cpu_seconds, load.tree, server.cpus, database_cpu)
+        waiting = queue.stop() if queue else None
+        reads_after = database.reads() if database is not None else None
         latency = load.finish(timeout=warmup + duration + 60)
     finally:
         load.stop()
+        if queue:
+            queue.stop()
     server.check_alive()
-    return t0, CpuUsage.between(start, end), latency
+    reads = None if reads_before is None or reads_after is None else reads_after - reads_before
+    return Window(t0, CpuUsage.between(start, end), reads, waiting), latency

@@ -7,7 +7,8 @@ from pathlib import Path
 from bench import analysis, machine, reproduce
 from bench.cli import EXIT_CODE_HELP, build_parser
 from bench.config import load_config
-from bench.results import CLIENT_BOUND_PERCENT, MAX_FAILURE_RATIO, MIN_SERVER_BUSY
+from bench.limits import CLIENT_BOUND_PERCENT, MIN_SERVER_BUSY
+from bench.results import MAX_FAILURE_RATIO
 
 README = (Path(__file__).parents[1] / "README.md").read_text()
 FIRST_SCREEN = 40  # lines

@@ -14,8 +14,9 @@ import pytest
 
 from bench import analysis, sampling
 from bench.config import load_config
+from bench.limits import MIN_SERVER_BUSY
 from bench.load.runner import LOCUSTFILE
-from bench.results import MIN_SERVER_BUSY, SCHEMA_VERSION, load_manifest, load_summary
+from bench.results import SCHEMA_VERSION, load_manifest, load_summary
 from bench.run import run
 from bench.sampling import CpuUsage
 from bench.server_configs import BUILT_IN_SERVERS, SERVER_CONFIGS, server_config

@@ -3,10 +3,14 @@
     locust -f bench/load/locustfile.py --host http://127.0.0.1:8000 LeanGet
     locust -f bench/load/locustfile.py --host http://127.0.0.1:8000 --bench-arrival-rate 500 LeanGetOpenLoop
 
+Its user classes follow from the workload table (``workload.WORKLOADS``): for each endpoint a lean user
+(``LeanGet``, ``LeanQueries20``), its open-loop twin (``LeanGetOpenLoop``) and Locust's stock FastHttpUser
+(``FastHttpGet``).
+
 With no class named, Locust runs every closed-loop class (and the open-loop ones only with a rate). Each test
 start (every start in the web UI, too) begins a fresh open-loop schedule.
 
-``bench run`` picks one user class per scenario (lean or stock FastHttpUser, GET or PUT) and adds
+``bench run`` picks one user class per scenario (lean or stock FastHttpUser, and the endpoint) and adds
 ``--bench-latency-out`` to record every response time exactly (see ``recorder.py``); without that flag
 nothing extra is recorded. In Locust's distributed mode (``--processes N``, or ``--master`` with
 ``bench worker`` processes) every worker records its own requests and the master merges them.
@@ -27,93 +31,57 @@ from locust.runners import MasterRunner, Runner, WorkerRunner
 
 from bench.load.lean import LeanHttpUser
 from bench.load.recorder import LatencyRecorder, process_name
-from bench.load.workload import BODY, BODY_PATH, QUERY_PATH
+from bench.load.workload import WORKLOADS, Workload, user_class_name
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 CLOSE_HEADERS = {"Connection": "close"}
-EXPECTED_BODY_PREFIX = b'{"survived":'
 PARTS_TIMEOUT = 30.0  # seconds a master waits for every worker's latency part
 
 
-class GetPredict(LeanHttpUser):
-    """``GET /predict?age=8&sex=M``, for the lean users below."""
+def lean_user(workload: Workload, open_loop: bool) -> type[LeanHttpUser]:
+    """A lean user sending ``workload`` back to back (no think time), or at a fixed arrival rate
+    (``--bench-arrival-rate``) with latency from each intended send time."""
 
-    abstract = True
-    method, path, name = "GET", QUERY_PATH, "GET /predict"
-    expected_body_prefix = EXPECTED_BODY_PREFIX
+    def send(self: LeanHttpUser) -> None:
+        if open_loop:
+            self.send_on_schedule()
+        else:
+            self.send_back_to_back()
 
-
-class PutPredict(LeanHttpUser):
-    """``PUT /predict`` with a JSON body, for the lean users below."""
-
-    abstract = True
-    method, path, name, body = "PUT", BODY_PATH, "PUT /predict", BODY.encode()
-    expected_body_prefix = EXPECTED_BODY_PREFIX
-
-
-# Each concrete user declares its one task here: Locust would also inherit a parent's tasks.
-class LeanGet(GetPredict):
-    """GET back to back, no think time (the lean client; the default)."""
-
-    @task
-    def predict(self) -> None:
-        self.send_back_to_back()
+    # Each class declares its one task: Locust would also inherit a parent's tasks.
+    return type(user_class_name("lean-open-loop" if open_loop else "lean", workload.name), (LeanHttpUser,), {
+        "__doc__": f"{workload.request}, {'on a schedule' if open_loop else 'back to back'} (the lean client)",
+        "__module__": __name__, "method": workload.method, "path": workload.path, "name": workload.request,
+        "body": workload.body.encode(), "expected_body_prefix": workload.answer_prefix, "send": task(send),
+    })  # fmt: skip
 
 
-class LeanPut(PutPredict):
-    """PUT back to back, no think time (the lean client; the default)."""
+def fasthttp_user(workload: Workload) -> type[FastHttpUser]:
+    """The same request with Locust's stock FastHttpUser."""
 
-    @task
-    def predict(self) -> None:
-        self.send_back_to_back()
+    kept = JSON_HEADERS if workload.body else None
+    closing = {**(kept or {}), **CLOSE_HEADERS}
 
+    def send(self: FastHttpUser) -> None:
+        closes = self.new_connection  # type: ignore[attr-defined]  # set on each class at test start
+        self.client.request(workload.method, workload.path, data=workload.body or None,
+                            headers=closing if closes else kept, name=workload.request)  # fmt: skip
 
-class LeanGetOpenLoop(GetPredict):
-    """GET at a fixed arrival rate (``--bench-arrival-rate``), latency from each intended send time."""
-
-    @task
-    def predict(self) -> None:
-        self.send_on_schedule()
-
-
-class LeanPutOpenLoop(PutPredict):
-    """PUT at a fixed arrival rate (``--bench-arrival-rate``), latency from each intended send time."""
-
-    @task
-    def predict(self) -> None:
-        self.send_on_schedule()
+    return type(user_class_name("fasthttp", workload.name), (FastHttpUser,), {
+        "__doc__": f"{workload.request} with Locust's stock FastHttpUser", "__module__": __name__,
+        "new_connection": False, "send": task(send),
+    })  # fmt: skip
 
 
-class FastHttpGet(FastHttpUser):
-    """The same GET with Locust's stock FastHttpUser."""
-
-    new_connection = False
-
-    @task
-    def predict(self) -> None:
-        self.client.get(QUERY_PATH, name="GET /predict", headers=CLOSE_HEADERS if self.new_connection else None)
-
-
-class FastHttpPut(FastHttpUser):
-    """The same PUT with Locust's stock FastHttpUser."""
-
-    new_connection = False
-
-    @task
-    def predict(self) -> None:
-        headers = {**JSON_HEADERS, **CLOSE_HEADERS} if self.new_connection else JSON_HEADERS
-        self.client.put(BODY_PATH, data=BODY, headers=headers, name="PUT /predict")
-
-
-OPEN_LOOP = (LeanGetOpenLoop, LeanPutOpenLoop)
+LEAN: dict[str, type[LeanHttpUser]] = {w.name: lean_user(w, open_loop=False) for w in WORKLOADS.values()}
+OPEN_LOOP: dict[str, type[LeanHttpUser]] = {w.name: lean_user(w, open_loop=True) for w in WORKLOADS.values()}
+FAST_HTTP: dict[str, type[FastHttpUser]] = {w.name: fasthttp_user(w) for w in WORKLOADS.values()}
 USER_CLASSES: dict[tuple[str, str], type[User]] = {
-    ("lean", "get"): LeanGet,
-    ("lean", "put"): LeanPut,
-    ("fasthttp", "get"): FastHttpGet,
-    ("fasthttp", "put"): FastHttpPut,
-    ("lean-open-loop", "get"): LeanGetOpenLoop,
-    ("lean-open-loop", "put"): LeanPutOpenLoop,
+    (kind, name): user
+    for kind, users in (("lean", LEAN), ("lean-open-loop", OPEN_LOOP), ("fasthttp", FAST_HTTP))
+    for name, user in users.items()
 }
+globals().update({user.__name__: user for user in USER_CLASSES.values()})  # where Locust finds them by name
 
 
 @events.init_command_line_parser.add_listener
@@ -142,7 +110,7 @@ def configure_users(environment: Environment, **_: Any) -> None:
     for user_class in USER_CLASSES.values():
         user_class.new_connection = options.bench_new_connection  # type: ignore[attr-defined]
     LeanHttpUser.half_close = options.bench_half_close
-    for open_loop in OPEN_LOOP:
+    for open_loop in OPEN_LOOP.values():
         open_loop.arrival_rate = options.bench_arrival_rate
         open_loop.schedule_users = options.num_users or 1
         open_loop.schedule_origin, open_loop.schedule_slots = None, itertools.count()  # a fresh schedule per test
@@ -155,10 +123,10 @@ def choose_user_classes(environment: Environment, **_: Any) -> None:
     options = environment.parsed_options
     if options is None or options.bench_arrival_rate > 0:
         return
-    named = [user.__name__ for user in OPEN_LOOP if user.__name__ in (options.user_classes or [])]
+    named = [user.__name__ for user in OPEN_LOOP.values() if user.__name__ in (options.user_classes or [])]
     if named:
         sys.exit(f"{', '.join(named)} sends at a fixed arrival rate: give it with --bench-arrival-rate (requests/s)")
-    environment.user_classes = [user for user in environment.user_classes if user not in OPEN_LOOP]
+    environment.user_classes = [user for user in environment.user_classes if user not in OPEN_LOOP.values()]
 
 
 @events.init.add_listener

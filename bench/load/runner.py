@@ -16,17 +16,10 @@ import psutil
 from bench import processes
 from bench.config import BenchConfig
 from bench.errors import BenchError
+from bench.load.workload import user_class_name
 from bench.servers import pinned
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
-USER_CLASS_NAMES = {
-    ("lean", "get"): "LeanGet",
-    ("lean", "put"): "LeanPut",
-    ("fasthttp", "get"): "FastHttpGet",
-    ("fasthttp", "put"): "FastHttpPut",
-    ("lean-open-loop", "get"): "LeanGetOpenLoop",
-    ("lean-open-loop", "put"): "LeanPutOpenLoop",
-}
 START_TIMEOUT = 30.0
 REMOTE_START_TIMEOUT = 120.0  # remote workers reconnect for each scenario
 TAIL_SECONDS = 0.5  # Locust runs this long past the measured window, so the window ends under full load
@@ -91,7 +84,7 @@ class LoadSpec:
 
     def command(self) -> list[str]:
         run_time = math.ceil(self.warmup + self.duration + TAIL_SECONDS)  # Locust takes whole seconds
-        user = USER_CLASS_NAMES[(self.user_class_name, self.endpoint)]
+        user = user_class_name(self.user_class_name, self.endpoint)
         locust = [
             sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), user,
             "--headless", "--host", self.url, "--users", str(self.users), "--spawn-rate", str(self.users * 10),

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
-from bench.load import workload
+from bench.load.workload import WORKLOADS
 from bench.sampling import CpuUsage, Tree, snapshot
 from bench.servers import RemoteServer, Server, pinned
 
@@ -39,14 +39,13 @@ class WrkSpec:
     def command(self) -> list[str]:
         threads = max(1, min(len(self.cpus), self.connections))
         wrk = ["wrk", "-t", str(threads), "-c", str(self.connections), "-d", f"{self.seconds}s", "-s", str(SCRIPT)]
-        return pinned([*wrk, self.url + workload.path(self.endpoint)], self.cpus)
+        return pinned([*wrk, self.url + WORKLOADS[self.endpoint].path], self.cpus)
 
 
 def run_wrk(spec: WrkSpec, out: Path) -> dict[str, Any]:
     """One wrk run; returns its figures (requests, rps, errors, percentiles in ms)."""
-    env = {**os.environ, "WRK_JSON_OUT": str(out)}
-    if spec.endpoint == "put":
-        env |= {"WRK_METHOD": "PUT", "WRK_BODY": workload.BODY}
+    workload = WORKLOADS[spec.endpoint]
+    env = {**os.environ, "WRK_JSON_OUT": str(out), "WRK_METHOD": workload.method, "WRK_BODY": workload.body}
     with out.with_suffix(".log").open("wb") as log:
         done = subprocess.run(
             spec.command(), env=env, stdout=log, stderr=subprocess.STDOUT, timeout=spec.seconds + 60, check=False

@@ -1,9 +1,8 @@
 -- titanic-bench's wrk script: the request of the scenario, and the final figures as one JSON object
 -- written to the file named by WRK_JSON_OUT (so nothing parses wrk's human-readable output).
-local method = os.getenv("WRK_METHOD") or "GET"
+wrk.method = os.getenv("WRK_METHOD") or "GET"
 local body = os.getenv("WRK_BODY")
-if method ~= "GET" then
-  wrk.method = method
+if body ~= nil and body ~= "" then
   wrk.body = body
   wrk.headers["Content-Type"] = "application/json"
 end

@@ -12,13 +12,12 @@ from bench import analysis, machine
 from bench.analysis import Comparison
 from bench.config import BenchConfig, command_for
 from bench.errors import BenchError
+from bench.limits import CLIENT_BOUND_PERCENT, MIN_SERVER_BUSY
 from bench.report import plots
 from bench.reproduce import EXIT_CODES, OUTCOME_RULES, Reproduction
 from bench.results import (
-    CLIENT_BOUND_PERCENT,
     CLOSE_STYLES,
     MAX_FAILURE_RATIO,
-    MIN_SERVER_BUSY,
     NEAR_CLIENT_LIMIT,
     Scenario,
     load_ceiling,
