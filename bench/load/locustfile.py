@@ -42,7 +42,7 @@ def lean_user(workload: Workload, open_loop: bool) -> type[LeanHttpUser]:
     """A lean user sending ``workload`` back to back (no think time), or at a fixed arrival rate
     (``--bench-arrival-rate``) with latency from each intended send time."""
 
-    def send(self: LeanHttpUser) -> None:
+    def load(self: LeanHttpUser) -> None:  # not ``send``: that is LeanHttpUser's one request
         if open_loop:
             self.send_on_schedule()
         else:
@@ -52,7 +52,7 @@ def lean_user(workload: Workload, open_loop: bool) -> type[LeanHttpUser]:
     return type(user_class_name("lean-open-loop" if open_loop else "lean", workload.name), (LeanHttpUser,), {
         "__doc__": f"{workload.request}, {'on a schedule' if open_loop else 'back to back'} (the lean client)",
         "__module__": __name__, "method": workload.method, "path": workload.path, "name": workload.request,
-        "body": workload.body.encode(), "expected_body_prefix": workload.answer_prefix, "send": task(send),
+        "body": workload.body.encode(), "expected_body_prefix": workload.answer_prefix, "load": task(load),
     })  # fmt: skip
 
 
@@ -62,14 +62,14 @@ def fasthttp_user(workload: Workload) -> type[FastHttpUser]:
     kept = JSON_HEADERS if workload.body else None
     closing = {**(kept or {}), **CLOSE_HEADERS}
 
-    def send(self: FastHttpUser) -> None:
+    def load(self: FastHttpUser) -> None:
         closes = self.new_connection  # type: ignore[attr-defined]  # set on each class at test start
         self.client.request(workload.method, workload.path, data=workload.body or None,
                             headers=closing if closes else kept, name=workload.request)  # fmt: skip
 
     return type(user_class_name("fasthttp", workload.name), (FastHttpUser,), {
         "__doc__": f"{workload.request} with Locust's stock FastHttpUser", "__module__": __name__,
-        "new_connection": False, "send": task(send),
+        "new_connection": False, "load": task(load),
     })  # fmt: skip
 
 
