@@ -54,7 +54,7 @@ def read(request: Request, ids: list[int]) -> list[dict[str, int]]:
 
 @app.get("/passengers/{passenger_id}/prediction", response_model=None, responses=PASSENGER)
 def predict_passenger(request: Request, passenger_id: int) -> dict[str, int]:
-    return read(request, [passenger_id])[0]
+    return read(request, [store.storable(passenger_id)])[0]
 
 
 @app.get("/predictions", response_model=None, responses=PASSENGERS)

@@ -59,7 +59,7 @@ async def read(request: Request, ids: list[int]) -> list[dict[str, int]]:
 
 @app.get("/passengers/{passenger_id}/prediction", response_model=None, responses=PASSENGER)
 async def predict_passenger(request: Request, passenger_id: int) -> dict[str, int]:
-    return (await read(request, [passenger_id]))[0]
+    return (await read(request, [store.storable(passenger_id)]))[0]
 
 
 @app.get("/predictions", response_model=None, responses=PASSENGERS)

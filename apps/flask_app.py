@@ -97,7 +97,7 @@ def read(ids: list[int]) -> list[dict[str, int]]:
 
 @app.get("/passengers/<segment>/prediction")
 def predict_passenger(segment: str) -> Response:
-    return json_response(read([passenger_id_from_path(segment)])[0])
+    return json_response(read([store.storable(passenger_id_from_path(segment))])[0])
 
 
 @app.get("/predictions")

@@ -76,7 +76,7 @@ async def read(request: Request, ids: list[int]) -> list[dict[str, int]]:
 
 
 async def predict_passenger(request: Request) -> Response:
-    passenger_id = passenger_id_from_path(request.path_params["segment"])
+    passenger_id = store.storable(passenger_id_from_path(request.path_params["segment"]))
     return json_response((await read(request, [passenger_id]))[0])
 
 

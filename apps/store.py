@@ -55,6 +55,14 @@ def query_count(raw: str | None) -> int:
     return min(max(count, 1), MAX_QUERIES)
 
 
+def storable(passenger_id: int) -> int:
+    """The id, if a row can have it (the column is a 32-bit integer); 404 for any other, unread: no driver can
+    send it."""
+    if not -(2**31) <= passenger_id < 2**31:
+        raise NOT_FOUND
+    return passenger_id
+
+
 def random_ids(count: int) -> list[int]:
     """``count`` distinct passenger ids, drawn at random: each is read by its own query."""
     return random.sample(range(1, PASSENGERS + 1), count)

@@ -101,7 +101,7 @@ class DatabaseHandler(JSONHandler):
 
 class PassengerHandler(DatabaseHandler):
     async def get(self, segment: str) -> None:
-        found = await self.read(lambda: [passenger_id_from_path(segment)])
+        found = await self.read(lambda: [store.storable(passenger_id_from_path(segment))])
         if found is not None:
             self.finish(to_json(found[0]))
 

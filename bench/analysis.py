@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from bench import machine
-from bench.limits import CLIENT_BOUND_PERCENT, MIN_SERVER_BUSY
+from bench.limits import CLIENT_BOUND_PERCENT, DATABASE_LIMITS, MIN_SERVER_BUSY
+from bench.load.workload import endpoint_label
 from bench.results import (
     CLOSE_STYLES,
     MAX_FAILURE_RATIO,
@@ -59,6 +60,10 @@ INTERVAL_METHOD = (
 )
 AGREEMENT = 0.05  # Locust and wrk medians should agree this closely where both saturate the server
 
+DATABASE_BOUND_REASON = (
+    "a database behind it was the limit (its CPUs, or those it shares with the client, were full), so its "
+    "throughput is a lower bound of the server's"
+)
 UNDER_DRIVEN_REASON = (
     f"a server behind it was busy less than {MIN_SERVER_BUSY:.0%} of the measured window (under-driven), so its "
     "throughput is a lower bound of its capacity"
@@ -189,6 +194,7 @@ class Comparison:
     client_bound: bool
     under_driven: bool  # a throughput figure behind it came from a server that was not kept busy
     invalid: bool
+    database_bound: bool = False  # a throughput figure behind it was limited by the database (bench.limits)
     numerator_close: CloseStyle | None = None  # the client's close style, on a side whose server closes connections
     denominator_close: CloseStyle | None = None
 
@@ -261,6 +267,7 @@ def compare(
         client_bound=any(s.client_bound for s in behind),
         under_driven=any(idle.get(metric, [])),
         invalid=any(not s.valid for s in behind),
+        database_bound=metric == "throughput" and any(s.limited_by in DATABASE_LIMITS for s in behind),
         numerator_close=numerator.close_style,
         denominator_close=denominator.close_style,
     )
@@ -316,6 +323,8 @@ def judge(comparison: Comparison, margin: float) -> tuple[VerdictName, Direction
         )  # fmt: skip
     if comparison.under_driven:
         return "inconclusive", None, UNDER_DRIVEN_REASON
+    if comparison.database_bound:
+        return "inconclusive", None, DATABASE_BOUND_REASON
     low, high = claim_band(margin)
     band = f"the band {low:.2f}-{high:.2f}"
     if low <= comparison.ci_low and comparison.ci_high <= high:
@@ -447,7 +456,7 @@ def driver_sentence(verdict_list: Sequence[Verdict]) -> str:
     if reasons:
         sentence += f" (inconclusive because {'; '.join(reasons)})"
     differing = [
-        f"{v.endpoint.upper()}: Locust {v.verdict}, wrk {w.verdict}"
+        f"{endpoint_label(v.endpoint)}: Locust {v.verdict}, wrk {w.verdict}"
         for v in locust
         for w in driven
         if v.endpoint == w.endpoint and v.verdict != w.verdict
@@ -542,7 +551,7 @@ def decomposition_sentence(found: Sequence[Decomposition]) -> str:
         if d.headline.ratio is None or d.framework.ratio is None:
             continue
         servers = with_interval(d.servers.ratio, d.servers.ci_low, d.servers.ci_high) if d.servers else "unknown"
-        where = ", ".join(filter(None, [d.endpoint.upper(), d.condition]))
+        where = ", ".join(filter(None, [endpoint_label(d.endpoint), d.condition]))
         parts.append(
             f"on {where}, {d.headline.label} {interval_of(d.headline)} ≈ the frameworks on one server, "
             f"{d.framework.label} {interval_of(d.framework)}, x the servers {servers} "
@@ -629,7 +638,7 @@ def release_sentence(found: Sequence[Release]) -> str:
     beyond = step.ci_low is not None and step.ci_high is not None and not step.ci_low <= 1 <= step.ci_high
     close = close_name(largest.close_style, always=True)
     return (
-        f"Over releases, the largest step is {largest.base} ({largest.endpoint.upper()}"
+        f"Over releases, the largest step is {largest.base} ({endpoint_label(largest.endpoint)}"
         f"{', ' + close if close else ''}) from {largest.previous} to {largest.label}: "
         f"{largest.previous_rps or 0:,.0f} to {largest.rps or 0:,.0f} requests per second, {interval_of(step)}, "
         + ("beyond the rounds' noise (its 95% interval excludes 1)." if beyond else
@@ -680,7 +689,7 @@ def close_sentence(effects: Sequence[CloseEffect]) -> str:
             continue
         interval = f", 95% CI {cost.ci_low:.2f}-{cost.ci_high:.2f}" if cost.ci_low is not None else ""
         part = (
-            f"{cost.numerator} {cost.endpoint.upper()} served {1 / cost.ratio:.0%} as many requests as with a prompt "
+            f"{cost.numerator} {endpoint_label(cost.endpoint)} served {1 / cost.ratio:.0%} as many requests as with a prompt "
             f"close (prompt/lazy {cost.ratio:.2f}x{interval})"
         )
         if effect.claim is not None and effect.claim.ratio is not None:
@@ -694,7 +703,7 @@ def close_sentence(effects: Sequence[CloseEffect]) -> str:
 
 def figure(verdict: Verdict) -> str:
     """``2.04x (95% CI 1.58-2.83) as many GET``."""
-    endpoint = verdict.endpoint.upper()
+    endpoint = endpoint_label(verdict.endpoint)
     if verdict.ratio is None:
         return f"an unknown multiple of the {endpoint}"
     interval = f" (95% CI {verdict.ci_low:.2f}-{verdict.ci_high:.2f})" if verdict.ci_low is not None else ""
@@ -807,7 +816,7 @@ def warnings(scenarios: Sequence[Scenario], manifest: dict[str, Any]) -> list[st
         cv = coefficient_of_variation([s.rps for s in usable(group)])
         if cv is not None and cv > CV_WARNING:
             found.append(
-                f"{label(variant)} {endpoint.upper()}: throughput varied by {cv:.1%} between repeats "
+                f"{label(variant)} {endpoint_label(endpoint)}: throughput varied by {cv:.1%} between repeats "
                 f"(> {CV_WARNING:.0%})"
             )
     near = [s.id for s in scenarios if s.near_client_limit and not s.client_bound]
@@ -818,7 +827,9 @@ def warnings(scenarios: Sequence[Scenario], manifest: dict[str, Any]) -> list[st
         )
     unexplained = [a for a in agreements(scenarios) if not a.agrees and not a.limited]
     if unexplained:
-        listed = ", ".join(f"{label(a.variant)} {a.endpoint.upper()} ({a.difference:+.1%})" for a in unexplained)
+        listed = ", ".join(
+            f"{label(a.variant)} {endpoint_label(a.endpoint)} ({a.difference:+.1%})" for a in unexplained
+        )
         found.append(
             f"Locust and wrk disagree by more than {AGREEMENT:.0%} (median throughput) where both kept the server "
             f"busy and neither was near its limit: {listed}"

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict
 from bench import analysis
 from bench.config import BenchConfig, validate_config
 from bench.errors import BenchError
+from bench.load.workload import endpoint_label
 from bench.reproduce import DEFAULT_TOLERANCE, Decision, decide
 from bench.results import Scenario, write_json_atomically
 from bench.stats import median
@@ -78,7 +79,7 @@ class Bisection(BaseModel):
 
     @property
     def sentence(self) -> str:
-        subject = f"{self.server}'s {METRICS[self.metric]} on {self.endpoint.upper()}"
+        subject = f"{self.server}'s {METRICS[self.metric]} on {endpoint_label(self.endpoint)}"
         if self.outcome == "found":
             before = self.releases[self.releases.index(self.first_moved or self.bad) - 1]
             step = next(s for s in self.steps if s.version == self.first_moved)

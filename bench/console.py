@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,8 +34,9 @@ from bench.analysis import (
 from bench.bisect import Step
 from bench.config import BenchConfig, check_cpus_here
 from bench.errors import INTERRUPTED, OK, RUN_FAILED
-from bench.limits import CLIENT_BOUND_PERCENT, MIN_SERVER_BUSY
+from bench.limits import CLIENT_BOUND_PERCENT, LIMITS, MIN_SERVER_BUSY
 from bench.load import wrk
+from bench.load.workload import endpoint_label
 from bench.report.html import build_report
 from bench.reproduce import OUTCOME_RULES, Reproduction
 from bench.results import (
@@ -50,6 +51,7 @@ from bench.run import ScenarioKey, estimated_seconds, run
 from bench.server_configs import SERVER_CONFIGS, app_servers
 from bench.stats import median
 from bench.versions import cache_folder
+from bench.workers import at_best, at_best_sentence
 
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 
@@ -89,7 +91,7 @@ def interval_standing(scenarios: list[Scenario]) -> str:
         if comparison.ratio is None:
             continue
         interval = f" ({comparison.ci_low:.2f}-{comparison.ci_high:.2f})" if comparison.ci_low is not None else ""
-        parts.append(f"{comparison.endpoint.upper()} {comparison.ratio:.2f}x{interval}")
+        parts.append(f"{endpoint_label(comparison.endpoint)} {comparison.ratio:.2f}x{interval}")
     return f"  FastAPI/Flask {', '.join(parts)}" if parts else ""
 
 
@@ -107,16 +109,29 @@ def flags(scenarios: list[Scenario]) -> str:
     return ", ".join(marks)
 
 
+def limited_by(scenarios: list[Scenario]) -> str:
+    """What limited a variant's repeats: the one limit, or each with its count."""
+    counts = Counter(s.limited_by for s in scenarios)
+    if len(counts) == 1:
+        return next(iter(counts))
+    return ", ".join(f"{limit} {count}/{len(scenarios)}" for limit, count in counts.most_common())
+
+
 def results_table(scenarios: list[Scenario]) -> Table:
-    """Median rps and p99 per variant and endpoint over the measured repeats, with flags."""
+    """Median rps and p99 per variant and endpoint over the measured repeats, with what limited them and flags;
+    where the run read the database, its busy share and the passenger reads per request too."""
+    database = any(s.database_busy is not None or s.queries_per_request is not None for s in scenarios)
     table = Table(
         title="median over repeats",
         caption=f"server busy: its CPUs' busy share over the window; under-driven: below {MIN_SERVER_BUSY:.0%}, "
         f"client-bound: Locust used >= {CLIENT_BOUND_PERCENT:.0f}% of its CPU (either way rps is a lower bound of "
-        f"the server's); invalid: > {MAX_FAILURE_RATIO:.1%} failures",
+        f"the server's); invalid: > {MAX_FAILURE_RATIO:.1%} failures; limited by: "
+        + "; ".join(f"{name}: {meaning}" for name, meaning in LIMITS.items() if name != "offered load"),
     )
-    columns = ("endpoint", "server", "repeats", "rps", "p99 ms", "server CPU µs/req", "server busy", "client CPU %")
-    for column in (*columns, "flags"):
+    columns = ["endpoint", "server", "repeats", "rps", "p99 ms", "server CPU µs/req", "server busy", "client CPU %"]
+    if database:
+        columns += ["DB busy", "queries/req"]
+    for column in (*columns, "limited by", "flags"):
         # a long config name (a version set's, say) wraps rather than losing the part that tells it apart
         table.add_column(column, justify="left" if column in ("endpoint", "server", "flags") else "right",
                          overflow="fold" if column == "server" else "ellipsis")  # fmt: skip
@@ -128,11 +143,11 @@ def results_table(scenarios: list[Scenario]) -> Table:
         framework = label(variant) if target is None else f"{label(variant)} at {target:,.0f} rps"
         measured = [s for s in group if s.error is None and s.requests > 0]
         if not measured:
-            table.add_row(endpoint, framework, "0", "-", "-", "-", "-", "-", flags(group))
+            table.add_row(endpoint, framework, "0", *["-"] * (len(columns) - 3), "-", flags(group))
             continue
         cpu = [s.server_cpu_us_per_request for s in measured if s.server_cpu_us_per_request is not None]
         busy = [s.server_busy for s in measured if s.server_busy is not None]
-        table.add_row(
+        cells = [
             endpoint,
             framework,
             str(len(measured)),
@@ -141,8 +156,15 @@ def results_table(scenarios: list[Scenario]) -> Table:
             f"{median(cpu):.0f}" if cpu else "-",
             f"{median(busy):.2f}" if busy else "-",
             f"{median([s.client_cpu_percent for s in measured]):.0f}",
-            flags(group),
-        )
+        ]
+        if database:
+            database_busy = [s.database_busy for s in measured if s.database_busy is not None]
+            reads = [s.queries_per_request for s in measured if s.queries_per_request is not None]
+            cells += [
+                f"{median(database_busy):.2f}" if database_busy else "-",
+                f"{median(reads):.2f}" if reads else "-",
+            ]
+        table.add_row(*cells, limited_by(measured), flags(group))
     return table
 
 
@@ -182,6 +204,7 @@ def run_and_show(
         console.print(" ".join(filter(None, [headline(summary.verdicts),
                                             close_sentence(close_effects(outcome.scenarios)),
                                             decomposition_sentence(decompositions(outcome.scenarios)),
+                                            at_best_sentence(at_best(outcome.scenarios, config.claim_margin)),
                                             release_sentence(releases(outcome.scenarios))])))  # fmt: skip
     precision = load_manifest(outcome.folder).get("precision")
     if precision:
@@ -306,8 +329,10 @@ def reproduction_sentence(comparison: Reproduction) -> str:
     """The conclusion, with its exit code's meaning and, if undetermined, the rounds that would decide."""
     colour = {"reproduced": "green", "changed": "red", "undetermined": "yellow"}[comparison.outcome]
     sentence = f"[{colour}]{comparison.outcome}[/{colour}]: {OUTCOME_RULES[comparison.outcome]}"
-    changed = [m.label + " " + m.endpoint.upper() for m in comparison.ratios if m.decision == "changed"]
-    changed += [f"verdict {p.label} {p.endpoint.upper()}" for p in comparison.verdicts if p.decision == "changed"]
+    changed = [m.label + " " + endpoint_label(m.endpoint) for m in comparison.ratios if m.decision == "changed"]
+    changed += [
+        f"verdict {p.label} {endpoint_label(p.endpoint)}" for p in comparison.verdicts if p.decision == "changed"
+    ]
     if changed:
         sentence += f" ({', '.join(changed)})"
     if comparison.outcome == "undetermined" and comparison.rounds_needed:

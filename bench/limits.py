@@ -42,6 +42,7 @@ LIMITS: dict[Limit, str] = {
     "offered load": "open loop: the arrival rate offered, whatever the server could do",
 }
 LOWER_BOUNDS: frozenset[Limit] = frozenset({"database", "client", "client+database"})
+DATABASE_LIMITS: frozenset[Limit] = frozenset({"database", "client+database"})
 
 
 @dataclass(frozen=True)

@@ -64,10 +64,16 @@ def workload(name: str) -> Workload:
     return WORKLOADS[name]
 
 
-def label(name: str) -> str:
+def endpoint_label(name: str) -> str:
     """How tables and sentences name an endpoint (an unknown one, from an older result, by its own name)."""
     found = WORKLOADS.get(name)
     return found.label if found else name.upper()
+
+
+def request_label(name: str) -> str:
+    """``GET /predictions?queries=20``: the request an endpoint sends (an unknown one's name, as ``endpoint_label``)."""
+    found = WORKLOADS.get(name)
+    return found.request if found else f"{name.upper()} /predict"
 
 
 def user_class_name(kind: str, name: str) -> str:

@@ -8,11 +8,13 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from bench import analysis, machine
+from bench import analysis, machine, queues
 from bench.analysis import Comparison
 from bench.config import BenchConfig, command_for
+from bench.database import DatabaseRecord
 from bench.errors import BenchError
-from bench.limits import CLIENT_BOUND_PERCENT, MIN_SERVER_BUSY
+from bench.limits import CLIENT_BOUND_PERCENT, LIMITS, MIN_SERVER_BUSY
+from bench.load.workload import endpoint_label
 from bench.report import plots
 from bench.reproduce import EXIT_CODES, OUTCOME_RULES, Reproduction
 from bench.results import (
@@ -27,6 +29,7 @@ from bench.results import (
     write_text_atomically,
 )
 from bench.versions import InstalledSet, canonical
+from bench.workers import at_best, at_best_sentence
 
 INDEX = "index.html"
 
@@ -100,6 +103,12 @@ def environment_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:
         ("constraints.txt sha256", str(environment.get("constraints_sha256"))),
         ("started / finished (UTC)", f"{manifest.get('started_utc')} / {manifest.get('finished_utc')}"),
     ]
+    recorded = manifest.get("database")
+    if recorded:
+        database = DatabaseRecord.model_validate(recorded)
+        where = f"embedded, pinned to CPU {database.cpus}, run as {database.user}" if database.embedded else "existing"
+        rows.append(("database", f"PostgreSQL {database.version} ({where}, {database.passengers} passengers)"))
+        rows.append(("database settings", ", ".join(f"{name}={value}" for name, value in database.settings.items())))
     rows += [(name, str(version)) for name, version in environment.get("packages", {}).items()]
     measured = {canonical(name) for name in environment.get("packages", {})}
     for recorded in manifest.get("version_sets") or []:
@@ -108,6 +117,16 @@ def environment_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append((f"version set {installed.label}",
                      ", ".join(f"{name} {version}" for name, version in differing.items())))  # fmt: skip
     return rows
+
+
+def database_of(manifest: dict[str, Any], scenarios: list[Scenario]) -> DatabaseRecord | None:
+    """The database a run read, where any of its scenarios read one (None otherwise)."""
+    if not any(s.queries_per_request is not None or s.database_busy is not None for s in scenarios):
+        return None
+    recorded = manifest.get("database")
+    return DatabaseRecord.model_validate(recorded) if recorded else DatabaseRecord(
+        url="?", embedded=False, version="?", settings={}, cpus=[], user=None, data_directory=None, passengers=0
+    )  # fmt: skip
 
 
 def reproduction_of(folder: Path) -> Reproduction | None:
@@ -167,6 +186,10 @@ def render(folder: Path, recompute: bool = False) -> tuple[str, dict[str, str]]:
         headline=analysis.headline(verdicts),
         close_sentence=analysis.close_sentence(effects),
         decomposition_sentence=analysis.decomposition_sentence(analysis.decompositions(scenarios)),
+        at_best_sentence=at_best_sentence(at_best(scenarios, config.claim_margin)),
+        database=database_of(manifest, scenarios),
+        limits=LIMITS,
+        endpoint_label=endpoint_label,
         releases=releases,
         release_sentence=analysis.release_sentence(releases),
         close_name=analysis.close_name,
@@ -218,6 +241,7 @@ def render(folder: Path, recompute: bool = False) -> tuple[str, dict[str, str]]:
             "failures": f"{MAX_FAILURE_RATIO:.1%}",
             "agreement": f"{analysis.AGREEMENT:.0%}",
             "factor": f"{analysis.CLAIM_FACTOR:g}",
+            "queue_interval": f"{queues.INTERVAL_SECONDS:g}",
         },
         caveats=caveats,
         scenario_flags=scenario_flags,

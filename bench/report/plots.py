@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 
 from bench.analysis import CLAIM_FACTOR, Release, close_name, condition_namer, groups, labeller, usable
 from bench.latency import merged, spectrum_ms
+from bench.load.workload import endpoint_label, request_label
 from bench.results import RAW, CloseStyle, Scenario, Variant, Verdict
 from bench.server_configs import SERVER_CONFIGS
 from bench.stats import median, median_interval
@@ -118,7 +119,7 @@ def _bars(scenarios: Sequence[Scenario], value_of: str, ylabel: str, title: str,
                     axes.errorbar(x, middle, yerr=[[middle - interval[0]], [interval[1] - middle]], color="black",
                                   capsize=4, linewidth=1.2)  # fmt: skip
                 axes.scatter([x] * len(values), values, s=10, color="black", zorder=3, alpha=0.6)
-        ticks = [" ".join(filter(None, [endpoint.upper() + " /predict", condition(model, workers)]))
+        ticks = [" ".join(filter(None, [request_label(endpoint), condition(model, workers)]))
                  for model, workers, endpoint in cells]  # fmt: skip
         axes.set_xticks(range(len(cells)), ticks, fontsize=8 if len(cells) > 2 else None)
         if len(cells) > 1 and max(map(len, ticks)) > 15:
@@ -179,7 +180,7 @@ def spectrum(folder: Path, scenarios: Sequence[Scenario]) -> Figure:
                 axes.set_yscale("log")
                 axes.set_xticks(x, [f"p{p:g}" for p in SPECTRUM_PERCENTILES], fontsize=8)
                 axes.minorticks_off()
-                axes.set_title(" ".join(filter(None, [f"{endpoint.upper()} /predict", condition(model, workers)])))
+                axes.set_title(" ".join(filter(None, [request_label(endpoint), condition(model, workers)])))
             axes_grid[row][0].set_ylabel("latency, ms (log)")
         figure.legend(*axes_grid[0][0].get_legend_handles_labels(), loc="outside right upper", frameon=False)
         figure.suptitle("Latency percentile spectrum (all repeats merged)")
@@ -217,7 +218,7 @@ def timeline(folder: Path, scenarios: Sequence[Scenario]) -> Figure:
                                   alpha=0.7, linewidth=1)  # fmt: skip
             for axes in (rps_axes, p99_axes):
                 axes.axvspan(0, warmup, color="grey", alpha=0.15, linewidth=0)
-            rps_axes.set_title(f"{endpoint.upper()} /predict")
+            rps_axes.set_title(request_label(endpoint))
             rps_axes.set_ylim(bottom=0)
             p99_axes.set_ylim(bottom=0)
             if len(models) > 1:
@@ -252,7 +253,7 @@ def latency_vs_load(scenarios: Sequence[Scenario]) -> Figure:
                               label=f"{label(variant)} {name.split('_')[0]}")  # fmt: skip
             axes.set_yscale("log")
             axes.set_xlabel("offered load, requests / s")
-            axes.set_title(f"{endpoint.upper()} /predict")
+            axes.set_title(request_label(endpoint))
         axes_row[0][0].set_ylabel("latency from intended send, ms (log)")
         figure.legend(*axes_row[0][0].get_legend_handles_labels(), loc="outside right upper", frameon=False)
         figure.suptitle("Latency against offered load (open loop; dashed p50, solid p99)")
@@ -272,7 +273,7 @@ def ratio_heatmap(verdicts: Sequence[Verdict]) -> Figure:
         return f"{v.numerator} / {v.denominator}" + (f", {v.workers} w" if several_workers else "")
 
     def column_of(v: Verdict) -> str:
-        return f"{v.model}\n{v.endpoint.upper()}"
+        return f"{v.model}\n{endpoint_label(v.endpoint)}"
 
     rows, columns = list(dict.fromkeys(map(row_of, cells))), list(dict.fromkeys(map(column_of, cells)))
     grid = np.full((len(rows), len(columns)), np.nan)
@@ -318,7 +319,7 @@ def releases(found: Sequence[Release]) -> Figure:
         for index, ((base, endpoint, close, _, _), line) in enumerate(lines.items()):
             x = [labels.index(r.label) for r in line]
             style = LINE_STYLES[index % len(LINE_STYLES)]
-            name = " ".join(filter(None, [base, endpoint.upper(), close_name(close, always=True)]))
+            name = " ".join(filter(None, [base, endpoint_label(endpoint), close_name(close, always=True)]))
             rps = [r.rps or np.nan for r in line]
             below = [r.rps - r.ci_low if r.rps and r.ci_low else 0.0 for r in line]
             above = [r.ci_high - r.rps if r.rps and r.ci_high else 0.0 for r in line]
