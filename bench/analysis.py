@@ -689,8 +689,8 @@ def close_sentence(effects: Sequence[CloseEffect]) -> str:
             continue
         interval = f", 95% CI {cost.ci_low:.2f}-{cost.ci_high:.2f}" if cost.ci_low is not None else ""
         part = (
-            f"{cost.numerator} {endpoint_label(cost.endpoint)} served {1 / cost.ratio:.0%} as many requests as with a prompt "
-            f"close (prompt/lazy {cost.ratio:.2f}x{interval})"
+            f"{cost.numerator} {endpoint_label(cost.endpoint)} served {1 / cost.ratio:.0%} as many requests as with "
+            f"a prompt close (prompt/lazy {cost.ratio:.2f}x{interval})"
         )
         if effect.claim is not None and effect.claim.ratio is not None:
             claim = effect.claim

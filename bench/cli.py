@@ -387,7 +387,26 @@ def run_benchmark(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from bench.run import schedule
 
     config = with_installed_versions(load_config(args.config, args.quick, config_overrides(args)).with_order_seed())
+    if args.endpoints is None:
+        config = without_a_database_it_cannot_load(config)
     return run_and_show(config, schedule(config), args.run_id, [*PROGRAM.split(), *argv], not args.no_report)
+
+
+def without_a_database_it_cannot_load(config: BenchConfig) -> BenchConfig:
+    """The default endpoints, less those that read the database where the embedded one could not be loaded (no
+    passenger list here), so the README's first command runs anywhere: one line says so. Endpoints named by a
+    flag stay, and fail as they would."""
+    from bench.config import validate_config
+    from bench.console import console
+    from bench.database import PASSENGERS_CSV_ENV, passengers_csv
+    from bench.load.workload import WORKLOADS
+
+    if not config.reads_database or config.database_url or passengers_csv().is_file():
+        return config
+    kept = [endpoint for endpoint in config.endpoints if not WORKLOADS[endpoint].reads_database]
+    console.print(f"[yellow]no passenger list at {passengers_csv()}[/yellow] (set ${PASSENGERS_CSV_ENV}): the "
+                  f"database endpoints are left out; measuring {', '.join(kept)}", soft_wrap=True)  # fmt: skip
+    return validate_config({**config.to_json_dict(), "endpoints": kept})
 
 
 def with_installed_versions(config: BenchConfig) -> BenchConfig:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from bench.analysis import CLAIM, Comparison, closed_loop, compare, family_of, judge, usable
 from bench.load.workload import endpoint_label
-from bench.results import Scenario, Variant, VerdictName
+from bench.results import CloseStyle, Scenario, Variant, VerdictName
 from bench.stats import median
 
 
@@ -33,9 +33,12 @@ class AtBest:
     reason: str
 
 
-def best_counts(scenarios: Sequence[Scenario]) -> dict[tuple[str, str, str, str | None], int]:
+Cell = tuple[str, str, str, CloseStyle | None]  # server, model, endpoint, close style
+
+
+def best_counts(scenarios: Sequence[Scenario]) -> dict[Cell, int]:
     """(server, model, endpoint, close style) -> the worker count with the highest median throughput."""
-    medians: dict[tuple[str, str, str, str | None], dict[int, float]] = defaultdict(dict)
+    medians: dict[Cell, dict[int, float]] = defaultdict(dict)
     grouped: dict[tuple[Variant, str], list[float]] = defaultdict(list)
     for scenario in usable(closed_loop(scenarios)):
         grouped[(scenario.variant, scenario.endpoint)].append(scenario.rps)

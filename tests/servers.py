@@ -1,4 +1,8 @@
-"""Start apps the way a user does, ``python -m bench serve``, and account for every process started."""
+"""Start apps the way a user does, ``python -m bench serve``, and account for every process started.
+
+Every app served here reads the test session's one passenger database (an embedded PostgreSQL started on
+first use, stopped when the session ends), given with ``--database-url``, unless a test names its own.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,29 @@ from contextlib import contextmanager
 
 import psutil
 
+from bench.database import EmbeddedDatabase, passengers_csv
+from bench.servers import free_port
+
 STARTED_PIDS: set[int] = set()
+
+
+class SessionDatabase:
+    """The session's passenger database: started on first use, where the passenger list is found."""
+
+    running: EmbeddedDatabase | None = None
+
+    @classmethod
+    def url(cls) -> str | None:
+        if cls.running is None and passengers_csv().is_file():
+            cls.running = EmbeddedDatabase((), free_port("127.0.0.1")).start()
+            STARTED_PIDS.update(process.pid for process in cls.running.tree())
+        return cls.running.url if cls.running else None
+
+    @classmethod
+    def stop(cls) -> None:
+        if cls.running is not None:
+            cls.running.stop()
+            cls.running = None
 
 
 @contextmanager
@@ -23,7 +49,9 @@ def served(framework: str, *options: str, timeout: float = 30.0) -> Iterator[str
 @contextmanager
 def served_line(framework: str, *options: str, timeout: float = 30.0) -> Iterator[str]:
     """Yield the line ``bench serve`` prints once the server is healthy."""
-    command = [sys.executable, "-m", "bench", "serve", framework, "--port", "0", *options]
+    url = None if "--database-url" in options else SessionDatabase.url()
+    database = ["--database-url", url] if url else []
+    command = [sys.executable, "-m", "bench", "serve", framework, "--port", "0", *database, *options]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     STARTED_PIDS.add(process.pid)
     try:

@@ -15,8 +15,11 @@ import pytest
 import requests
 
 from apps.contract import MAX_BODY_BYTES
+from apps.model import predict_rule
+from apps.store import prediction
+from bench.database import passengers
 from bench.server_configs import BUILT_IN_SERVERS, DEFAULT_FOR_FRAMEWORK
-from tests.servers import served
+from tests.servers import SessionDatabase, served
 
 FRAMEWORKS = tuple(DEFAULT_FOR_FRAMEWORK)  # each framework under its usual server config
 NOT_INT = "Input should be a valid integer"
@@ -177,22 +180,74 @@ CASES = [
         {"survived": 1},
     ),
     # routing
-    Case("unknown path", "GET", "/predictions", 404, {"detail": "Not Found"}),
+    Case("unknown path", "GET", "/prediction", 404, {"detail": "Not Found"}),
     Case("root path", "GET", "/", 404, {"detail": "Not Found"}),
     Case("DELETE not allowed", "DELETE", "/predict", 405, {"detail": "Method Not Allowed"}),
     Case("PATCH not allowed", "PATCH", "/predict", 405, {"detail": "Method Not Allowed"}, data="{}"),
     Case("POST health not allowed", "POST", "/health", 405, {"detail": "Method Not Allowed"}),
+    # the database endpoints: one passenger by its id (the passenger list's row number)
+    Case("passenger 1 (a man of 22)", "GET", "/passengers/1/prediction", 200, {"passenger_id": 1, "survived": 0}),
+    Case("passenger 8 (a boy of 2)", "GET", "/passengers/8/prediction", 200, {"passenger_id": 8, "survived": 1}),
+    Case(
+        "passenger 79 (aged 0.83: whole years 0)",
+        "GET",
+        "/passengers/79/prediction",
+        200,
+        {"passenger_id": 79, "survived": 1},
+    ),
+    Case(
+        "passenger 6, a man of unknown age", "GET", "/passengers/6/prediction", 200, {"passenger_id": 6, "survived": 0}
+    ),
+    Case(
+        "passenger 20, a woman of unknown age",
+        "GET",
+        "/passengers/20/prediction",
+        200,
+        {"passenger_id": 20, "survived": 1},
+    ),
+    Case("passenger 891, the last", "GET", "/passengers/891/prediction", 200, {"passenger_id": 891, "survived": 0}),
+    Case("passenger 0: unknown", "GET", "/passengers/0/prediction", 404, {"detail": "Not Found"}),
+    Case("passenger 892: unknown", "GET", "/passengers/892/prediction", 404, {"detail": "Not Found"}),
+    Case("passenger -1: unknown", "GET", "/passengers/-1/prediction", 404, {"detail": "Not Found"}),
+    Case(
+        "passenger id beyond any row's",
+        "GET",
+        "/passengers/99999999999999999999/prediction",
+        404,
+        {"detail": "Not Found"},
+    ),
+    Case(
+        "passenger id not a number",
+        "GET",
+        "/passengers/one/prediction",
+        422,
+        invalid(("int_parsing", ["path", "passenger_id"], PARSE_INT)),
+    ),
+    Case(
+        "passenger id fractional",
+        "GET",
+        "/passengers/1.5/prediction",
+        422,
+        invalid(("int_parsing", ["path", "passenger_id"], PARSE_INT)),
+    ),
+    Case(
+        "PUT passenger not allowed", "PUT", "/passengers/1/prediction", 405, {"detail": "Method Not Allowed"}, data="{}"
+    ),
+    Case("POST predictions not allowed", "POST", "/predictions", 405, {"detail": "Method Not Allowed"}, data="{}"),
 ]
+# TechEmpower's rule for the queries parameter: missing, not an integer or below 1 means 1; above 500 means 500.
+QUERIES = {"": 1, "?queries=": 1, "?queries=abc": 1, "?queries=0": 1, "?queries=-3": 1, "?queries=1.5": 1,
+           "?queries=1": 1, "?queries=3": 3, "?queries=20": 20, "?queries=500": 500, "?queries=501": 500,
+           "?queries=9999999999": 500, "?queries=2&queries=4": 4}  # fmt: skip
 
 
 @pytest.fixture(scope="module", params=BUILT_IN_SERVERS)
 def app_url(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
-    """Every named server config, each serving its app under its real server."""
+    """Every named server config, each serving its app under its real server, reading the session's database."""
+    if SessionDatabase.url() is None:
+        pytest.skip("the passenger list (../shared/data/titanic.csv) is needed for the database endpoints")
     with served(request.param) as url:
         yield request.param, url
-
-
-ANSWERS: dict[str, dict[str, tuple[int, str, bytes]]] = {}
 
 
 def test_corpus_is_large_enough() -> None:
@@ -203,16 +258,35 @@ def test_corpus_is_large_enough() -> None:
 def test_contract(app_url: tuple[str, str]) -> None:
     framework, url = app_url
     failures = []
-    answers = ANSWERS.setdefault(framework, {})
     for case in CASES:
         response = case.send(url)
-        answers[case.name] = (response.status_code, response.headers.get("Content-Type", ""), response.content)
         got = (response.status_code, response.headers.get("Content-Type"), response.content)
         want = (case.status, "application/json", json.dumps(case.body, separators=(",", ":")).encode())
         if got != want:
             failures.append(f"{case.name}: expected {want}, got {got}")
     assert not failures, f"{framework}:\n" + "\n".join(failures)
     assert requests.get(url + "/health", timeout=5).json() == {"status": "ok"}, "unhealthy after bad input"
+
+
+def test_queries_rule(app_url: tuple[str, str]) -> None:
+    """``/predictions``: as many distinct passengers as the rule says, each predicted from its row."""
+    framework, url = app_url
+    rows = passengers(SessionDatabase.url() or "")
+    failures = []
+    for query, count in QUERIES.items():
+        response = requests.get(f"{url}/predictions{query}", timeout=10)
+        answer = response.json()
+        ids = [item["passenger_id"] for item in answer] if response.status_code == 200 else []
+        if response.status_code != 200 or len(ids) != count or len(set(ids)) != count:
+            failures.append(
+                f"{query!r}: expected {count} distinct passengers, got {response.status_code} {answer!r:.200}"
+            )
+            continue
+        wrong = [item for item in answer if item != prediction(item["passenger_id"], rows[item["passenger_id"]],
+                                                                predict_rule)]  # fmt: skip
+        if wrong:
+            failures.append(f"{query!r}: predictions not the model's: {wrong[:3]}")
+    assert not failures, f"{framework}:\n" + "\n".join(failures)
 
 
 def test_openapi_served_identically(app_url: tuple[str, str]) -> None:
@@ -224,16 +298,29 @@ def test_openapi_served_identically(app_url: tuple[str, str]) -> None:
     assert response.json() == committed, "regenerate: python -m apps.fastapi_app > apps/openapi.json"
 
 
-def test_apps_answer_identically() -> None:
-    """Status, Content-Type and body byte for byte, across every server config, for every case."""
-    if set(ANSWERS) != set(BUILT_IN_SERVERS) or any(len(a) != len(CASES) for a in ANSWERS.values()):
-        pytest.skip("needs every app's answers from test_contract")
-    reference = ANSWERS["fastapi-uvicorn"]
+Answers = dict[str, tuple[int, str, bytes]]
+
+
+@pytest.fixture(scope="module")
+def reference_answers() -> Answers:
+    """Every case's answer from FastAPI on uvicorn, the app the OpenAPI document is generated from."""
+    with served("fastapi-uvicorn") as url:
+        return {case.name: answer_of(case.send(url)) for case in CASES}
+
+
+def answer_of(response: requests.Response) -> tuple[int, str, bytes]:
+    return response.status_code, response.headers.get("Content-Type", ""), response.content
+
+
+def test_apps_answer_identically(
+    app_url: tuple[str, str], reference_answers: dict[str, tuple[int, str, bytes]]
+) -> None:
+    """Status, Content-Type and body byte for byte, as FastAPI on uvicorn answers, for every case."""
+    framework, url = app_url
     differences = [
-        f"{framework} / {name}: {answer} != fastapi-uvicorn {reference[name]}"
-        for framework, answers in ANSWERS.items()
-        for name, answer in answers.items()
-        if answer != reference[name]
+        f"{framework} / {case.name}: {answer} != fastapi-uvicorn {reference_answers[case.name]}"
+        for case in CASES
+        if (answer := answer_of(case.send(url))) != reference_answers[case.name]
     ]
     assert not differences, "\n".join(differences)
 

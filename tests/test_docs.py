@@ -7,7 +7,7 @@ from pathlib import Path
 from bench import analysis, machine, reproduce
 from bench.cli import EXIT_CODE_HELP, build_parser
 from bench.config import load_config
-from bench.limits import CLIENT_BOUND_PERCENT, MIN_SERVER_BUSY
+from bench.limits import CLIENT_BOUND_PERCENT, LIMITS, MIN_SERVER_BUSY
 from bench.results import MAX_FAILURE_RATIO
 
 README = (Path(__file__).parents[1] / "README.md").read_text()
@@ -37,6 +37,7 @@ def test_the_readme_states_every_rule_as_the_code_computes_it() -> None:
         f"runs a fixed pure-Python loop on the server CPUs for {machine.PROBE_SECONDS:g} s",
         f"in each {machine.SLICE_SECONDS * 1000:.0f} ms slice",
         *EXIT_CODE_HELP.splitlines()[1:],
+        *(f"**{name}**: {meaning}." for name, meaning in LIMITS.items()),
     ]
     missing = [sentence for sentence in stated if words(sentence) not in text]
     assert not missing, missing

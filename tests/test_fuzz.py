@@ -32,17 +32,25 @@ GUNICORN_REQUEST_LINE_LIMIT = 4094  # gunicorn refuses longer request lines itse
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 SCHEMA = schemathesis.openapi.from_path(Path(__file__).parents[1] / "apps" / "openapi.json")
 OPERATIONS = {result.ok().label: result.ok() for result in SCHEMA.get_all_operations()}
-FUZZED = sorted(label for label, operation in OPERATIONS.items() if operation.body or operation.query)
+FUZZED = sorted(
+    label for label, operation in OPERATIONS.items() if operation.body or operation.query or operation.path_parameters
+)
+# TechEmpower's rule turns any queries parameter into 1 to 500 rows: that operation never refuses one (422).
+NEVER_INVALID = {"GET /predictions"}
 
 
 @pytest.fixture(scope="module", params=FRAMEWORKS)
 def app_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each framework under its usual server, reading the session's database."""
     with served(request.param) as url:
         yield url
 
 
 def test_every_operation_with_inputs_is_fuzzed() -> None:
-    assert FUZZED == ["GET /predict", "POST /predict", "PUT /predict"]
+    assert FUZZED == [
+        "GET /passengers/{passenger_id}/prediction", "GET /predict", "GET /predictions", "POST /predict",
+        "PUT /predict",
+    ]  # fmt: skip
 
 
 @pytest.mark.slow
@@ -70,5 +78,6 @@ def test_generated_requests_conform(app_url: str, label: str) -> None:
     call()
     assert sum(statuses.values()) >= CASES_PER_OPERATION, statuses
     assert not [status for status in statuses if status >= 500], statuses
-    assert statuses[200] and statuses[422], f"both valid and invalid requests should be generated: {statuses}"
+    assert statuses[200], f"valid requests should be generated: {statuses}"
+    assert statuses[422] or label in NEVER_INVALID, f"invalid requests should be generated: {statuses}"
     print(f"{label}: {sum(statuses.values())} cases, statuses {dict(statuses)}")

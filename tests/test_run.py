@@ -15,6 +15,7 @@ import psutil
 import pytest
 
 from bench import machine
+from bench.errors import USAGE
 from bench.results import load_ceiling, load_manifest, load_summary
 from tests.servers import STARTED_PIDS
 
@@ -73,9 +74,8 @@ def test_a_real_run_writes_a_complete_self_describing_folder(tmp_path: Path) -> 
     assert manifest["config"]["order_seed"] is not None
     assert "uvicorn" in " ".join(manifest["commands"]["fastapi-uvicorn-w1-get"]["server"])
     assert "locust" in " ".join(manifest["commands"]["flask-gunicorn-sync-w1-get"]["locust"])
-    assert bench(
-        "run", "--frameworks", "tornado", *TINY_RUN, "--results-dir", str(tmp_path), "--run-id", "t"
-    ).returncode
+    again = bench("run", "--frameworks", "tornado", *TINY_RUN, "--results-dir", str(tmp_path), "--run-id", "t")
+    assert again.returncode == USAGE and "already exists" in again.stderr  # a result is never overwritten
 
 
 @pytest.mark.slow
