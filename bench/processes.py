@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import subprocess
 from collections.abc import Iterator
 
 import psutil
+
+from bench.errors import BenchError
 
 GRACE_SECONDS = 5.0
 
@@ -35,6 +39,18 @@ def stop(processes: list[psutil.Process], already_signalled: bool = False) -> li
             process.kill()
     _, alive = psutil.wait_procs(alive, timeout=GRACE_SECONDS)
     return list(alive)
+
+
+def stop_group(process: subprocess.Popen[bytes], signum: signal.Signals, name: str) -> None:
+    """Send ``signum`` to the process group ``process`` leads, stop what is left of its tree (SIGKILL after
+    the grace period), reap it, and raise if anything still runs."""
+    running = tree(process.pid)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
+    alive = stop(running, already_signalled=True)
+    process.wait(timeout=GRACE_SECONDS)
+    if alive:
+        raise BenchError(f"{name} left processes running: {[p.pid for p in alive]}")
 
 
 @contextlib.contextmanager

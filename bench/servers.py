@@ -5,7 +5,6 @@ This is the only place that starts an app, for ``bench serve`` and for ``bench r
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -197,14 +196,8 @@ class Server:
         """SIGTERM the whole process group, SIGKILL what is left after a grace period, and check."""
         if self.process is None:
             return
-        running = self.tree()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        alive = processes.stop(running, already_signalled=True)
-        self.process.wait(timeout=processes.GRACE_SECONDS)
-        self.process = None
-        if alive:
-            raise BenchError(f"{self.spec.name} left processes running: {[p.pid for p in alive]}")
+        process, self.process = self.process, None
+        processes.stop_group(process, signal.SIGTERM, self.spec.name)
 
     def __enter__(self) -> Server:
         return self
