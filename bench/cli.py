@@ -271,7 +271,7 @@ def add_bisect_parser(verbs: Any) -> None:
 
 
 def add_phase_flags(parser: argparse.ArgumentParser, unit: str) -> None:
-    parser.add_argument("--quick", action="store_true", help="short phases, 2 rounds (run: about 2.5 min here)")
+    parser.add_argument("--quick", action="store_true", help="short phases, 2 rounds (run: about 3.5 min here)")
     parser.add_argument("--duration", type=float, help=f"seconds measured per {unit}")
     parser.add_argument("--warmup", type=float, help=f"seconds of discarded warm-up per {unit}")
     parser.add_argument("--repeats", type=int, help=f"rounds: each runs every {unit} once, in a random order")

@@ -9,10 +9,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
 
 from bench.analysis import headline, verdicts
 from bench.cli import main
 from bench.config import load_config
+from bench.limits import LIMITS
 from bench.report.html import build_report
 from bench.reproduce import compare, write_reproduction
 from bench.results import SCHEMA_VERSION, Verdict, load_summary
@@ -148,7 +150,9 @@ def test_report_cli_on_bad_folders(tmp_path: Path, capsys: pytest.CaptureFixture
 @pytest.mark.skipif(
     CHROMIUM is None and not os.environ.get("CI"), reason="chromium not installed (Debian package chromium); CI has it"
 )
-@pytest.mark.parametrize("folder", [FIXTURES / "client_bound", RESULTS / "gunicorn-releases"], ids=lambda f: f.name)
+@pytest.mark.parametrize(
+    "folder", [FIXTURES / "client_bound", RESULTS / "gunicorn-releases", RESULTS / "database"], ids=lambda f: f.name
+)
 def test_page_renders_in_headless_chromium(tmp_path: Path, folder: Path) -> None:
     assert CHROMIUM is not None, "CI must install chromium"
     from PIL import Image, ImageStat
@@ -178,6 +182,19 @@ def test_page_renders_in_headless_chromium(tmp_path: Path, folder: Path) -> None
     image = Image.open(tmp_path / "report.png").convert("L")
     assert image.height > 2000
     assert ImageStat.Stat(image).stddev[0] > 20, "the screenshot looks blank"
+
+
+def test_a_database_run_reports_each_figures_limit_and_its_evidence(tmp_path: Path) -> None:
+    """From the committed database run: the limits named with their rule, the database's evidence, the record
+    of the server that was read, and the claim with each config at its best worker count."""
+    page = build_report(RESULTS / "database", tmp_path).read_text()
+    for heading in ("database busy", "queries/req", "outstanding", "waiting at the server", "limited by"):
+        assert f"<th>{heading}</th>" in page or f'<th class="text">{heading}</th>' in page, heading
+    for name, meaning in LIMITS.items():
+        assert f"<b>{name}</b>: {escape(meaning)}" in page, name
+    assert '<td class="text">server I/O wait</td>' in page  # Flask's sync worker waiting on its queries
+    assert "PostgreSQL 18" in page and "With each config at its best worker count" in page
+    assert "20 queries" in page and "QUERIES-20" not in page
 
 
 def test_open_loop_sweep_report(tmp_path: Path) -> None:
