@@ -382,6 +382,7 @@ def run(
     ceiling: CeilingFigures | None = None
     watch = machine.Watch(config.server_cpus, config.client_cpus)
     started = time.monotonic()
+    before = {child.pid for child in psutil.Process().children(recursive=True)}
     with interrupts_raised(), processes.confined_to(config.client_cpus), ExitStack() as stack:
         try:
             if on_scenario:
@@ -407,7 +408,7 @@ def run(
             interrupted = True
         finally:
             stack.close()
-            stop_children()
+            stop_children(before)
     complete = (
         not interrupted
         and (ceiling is not None or config.remote_workers > 0)
@@ -476,9 +477,10 @@ def measure_ceiling(config: BenchConfig, folder: Path, manifest: dict[str, Any])
         write_json_atomically(folder / MANIFEST, manifest)
 
 
-def stop_children() -> None:
-    """The last guard: no process this run started outlives it, whatever interrupted it."""
-    processes.stop(psutil.Process().children(recursive=True))
+def stop_children(before: set[int]) -> None:
+    """The last guard: no process this run started outlives it, whatever interrupted it; those that ran before
+    it (``before``: a caller's own, such as a test session's database) are not its to stop."""
+    processes.stop([child for child in psutil.Process().children(recursive=True) if child.pid not in before])
 
 
 @dataclass(frozen=True)

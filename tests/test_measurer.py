@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from bench.load.runner import LOCUSTFILE
+from bench.load.workload import USER_KINDS, WORKLOADS
 from bench.nullserver import BODY
 from bench.results import ClientCeiling
 from bench.servers import free_port
@@ -115,4 +116,4 @@ def test_every_user_class_has_exactly_its_own_task() -> None:
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
     counts = json.loads(done.stdout)
-    assert len(counts) == 6 and set(counts.values()) == {1}, counts
+    assert len(counts) == len(WORKLOADS) * len(USER_KINDS) and set(counts.values()) == {1}, counts
