@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from bench import machine
 from bench.limits import CLIENT_BOUND_PERCENT, DATABASE_LIMITS, MIN_SERVER_BUSY
-from bench.load.workload import endpoint_label
+from bench.load.workload import endpoint_label, endpoint_order
 from bench.results import (
     CLOSE_STYLES,
     MAX_FAILURE_RATIO,
@@ -282,7 +282,7 @@ def comparisons(scenarios: Sequence[Scenario]) -> list[Comparison]:
     the same model with as many workers, for each endpoint and metric (closed-loop scenarios only)."""
     scenarios = closed_loop(scenarios)
     variants = variants_in(scenarios)
-    endpoints = sorted({s.endpoint for s in scenarios})
+    endpoints = sorted({s.endpoint for s in scenarios}, key=endpoint_order)
     metrics: list[Metric] = ["throughput", "cpu_efficiency"]
     if any(s.crosscheck for s in scenarios):
         metrics.append("throughput_wrk")
@@ -513,7 +513,7 @@ def decompositions(scenarios: Sequence[Scenario]) -> list[Decomposition]:
                        and v.close_style != "lazy"]  # fmt: skip
         if not head_top or not head_bottom:
             continue
-        for endpoint in sorted({s.endpoint for s in closed}):
+        for endpoint in sorted({s.endpoint for s in closed}, key=endpoint_order):
             values = [round_values(closed, v, endpoint) for v in (head_top[0], top, head_bottom[0], bottom)]
             rounds = sorted(set.intersection(*(set(v) for v in values)))
             servers = paired_ratio([values[0][r] / values[1][r] for r in rounds],
@@ -591,7 +591,7 @@ def releases(scenarios: Sequence[Scenario]) -> list[Release]:
     every = comparisons(closed) if variants else []
     order = list(DERIVED)
     found = []
-    for endpoint in sorted({s.endpoint for s in closed}):
+    for endpoint in sorted({s.endpoint for s in closed}, key=endpoint_order):
         by_line: dict[tuple[str, str, int, CloseStyle | None], list[Variant]] = defaultdict(list)
         for variant in sorted(variants, key=lambda v: order.index(v.server)):
             by_line[(DERIVED[variant.server].base, variant.model, variant.workers, variant.close_style)].append(variant)
@@ -670,7 +670,7 @@ def close_effects(scenarios: Sequence[Scenario]) -> list[CloseEffect]:
         if variant.close_style != "prompt":
             continue
         lazy = variant._replace(close_style="lazy")
-        for endpoint in sorted({s.endpoint for s in scenarios}):
+        for endpoint in sorted({s.endpoint for s in scenarios}, key=endpoint_order):
             throughput = compare(scenarios, variant, lazy, endpoint, "throughput")
             if throughput.ratio is not None:
                 claim = claims.get((variant.server, variant.model, variant.workers, endpoint))

@@ -70,6 +70,11 @@ def endpoint_label(name: str) -> str:
     return found.label if found else name.upper()
 
 
+def endpoint_order(name: str) -> int:
+    """An endpoint's place in the table, for sorting: GET before PUT, 5 queries before 20 (unknown ones last)."""
+    return ENDPOINTS.index(name) if name in WORKLOADS else len(ENDPOINTS)
+
+
 def request_label(name: str) -> str:
     """``GET /predictions?queries=20``: the request an endpoint sends (an unknown one's name, as ``endpoint_label``)."""
     found = WORKLOADS.get(name)

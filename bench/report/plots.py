@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 
 from bench.analysis import CLAIM_FACTOR, Release, close_name, condition_namer, groups, labeller, usable
 from bench.latency import merged, spectrum_ms
-from bench.load.workload import endpoint_label, request_label
+from bench.load.workload import endpoint_label, endpoint_order, request_label
 from bench.results import RAW, CloseStyle, Scenario, Variant, Verdict
 from bench.server_configs import SERVER_CONFIGS
 from bench.stats import median, median_interval
@@ -71,7 +71,8 @@ def series_hatch(close_style: str | None) -> str | None:
 
 
 def endpoints_in(scenarios: Sequence[Scenario]) -> list[str]:
-    return list(dict.fromkeys(s.endpoint for s in scenarios))
+    """The endpoints measured, in the workload table's order."""
+    return sorted({s.endpoint for s in scenarios}, key=endpoint_order)
 
 
 def facets_in(scenarios: Sequence[Scenario]) -> list[tuple[str, int]]:
