@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bench.config import BenchConfig
 from bench.load.runner import LoadSpec, LocustRun
-from bench.results import CeilingFigures, ClientCeiling
+from bench.results import SERVER_LOG, CeilingFigures, ClientCeiling
 from bench.servers import Server, ServerSpec, free_port
 from bench.window import measure_window
 
@@ -26,7 +26,7 @@ def measure_one(config: BenchConfig, user_class: str, new_connection: bool, out:
         LoadSpec.of(config, spec.url, "get", out, user_class=user_class, warmup=config.ceiling_warmup,
                     duration=config.ceiling_duration, new_connection=new_connection, remote_workers=0)
     )  # fmt: skip
-    with (out / "server.log").open("wb") as log, Server(spec, log) as server:
+    with (out / SERVER_LOG).open("wb") as log, Server(spec, log) as server:
         server.start(config.health_timeout)
         window, latency = measure_window(server, load, config.ceiling_warmup, config.ceiling_duration)
         usage = window.usage

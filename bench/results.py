@@ -5,7 +5,8 @@ results/<run-id>/
     summary.json      schema_version, run_id, complete, scenarios (one per server config x model x workers
                       x close style x endpoint x repeat), verdicts
 
-    raw/<scenario>/   Locust's own files, the exact latency histogram, the server's log
+    raw/<scenario>/   Locust's own files, the exact latency histogram, the server's log, the measured window
+    raw/database.log  the embedded PostgreSQL's log, where the run read the database
 
 Older schema versions are migrated on load (``update_summary_to_N``, ``update_manifest_to_N``), never rewritten.
 """
@@ -35,6 +36,9 @@ MANIFEST = "manifest.json"
 SUMMARY = "summary.json"
 REPRODUCTION = "reproduction.json"
 RAW = "raw"
+MEASUREMENT = "measurement.json"  # in raw/<scenario>/: the CPU window, the database's reads, the commands
+SERVER_LOG = "server.log"  # in raw/<scenario>/
+DATABASE_LOG = "database.log"  # in raw/: the embedded PostgreSQL's log over the run
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -271,7 +275,7 @@ def update_summary_to_2(folder: Path, content: dict[str, Any], manifest: dict[st
     scenarios = []
     for scenario in content.get("scenarios", []):
         busy = None
-        measurement = folder / RAW / str(scenario.get("id")) / "measurement.json"
+        measurement = folder / RAW / str(scenario.get("id")) / MEASUREMENT
         if cores and measurement.is_file():
             cpu = _read_json(measurement).get("cpu", {})
             if cpu.get("wall_seconds"):  # schema 1 recorded no steal: a stolen moment reads as idle

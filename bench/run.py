@@ -43,11 +43,14 @@ from bench.load import wrk
 from bench.load.runner import LoadSpec, LocustRun
 from bench.load.workload import WORKLOADS
 from bench.results import (
+    DATABASE_LOG,
     MANIFEST,
     MAX_FAILURE_RATIO,
+    MEASUREMENT,
     NEAR_CLIENT_LIMIT,
     RAW,
     SCHEMA_VERSION,
+    SERVER_LOG,
     SUMMARY,
     CeilingFigures,
     CloseStyle,
@@ -268,7 +271,7 @@ def measure(
                     remote_workers=config.remote_workers)
     )  # fmt: skip
     commands.update(server=["target", url] if target else spec.command(), locust=load.spec.command())
-    with (out / "server.log").open("wb") as log, served(spec, log, target, config) as server:
+    with (out / SERVER_LOG).open("wb") as log, served(spec, log, target, config) as server:
         verify(url, key.model, key.endpoint, reading.url if reading else None)
         crosschecked = None
 
@@ -291,7 +294,7 @@ def measure(
         if reading:
             reading.check_alive()
     write_json_atomically(
-        out / "measurement.json",
+        out / MEASUREMENT,
         {"t0": window.t0, "cpu": asdict(window.usage), "server_cores": server_cores, "reads": window.reads,
          "server_queue": window.server_queue, "commands": commands},
     )  # fmt: skip
@@ -450,7 +453,7 @@ def start_database(config: BenchConfig, folder: Path, manifest: dict[str, Any], 
         if config.database_url:
             store: EmbeddedDatabase | ExistingDatabase = ExistingDatabase(config.database_url)
         else:
-            log = stack.enter_context((folder / RAW / "database.log").open("wb"))
+            log = stack.enter_context((folder / RAW / DATABASE_LOG).open("wb"))
             store = EmbeddedDatabase(tuple(config.database_cpu_set), free_port("127.0.0.1"), log=log)
         stack.enter_context(store.start())
         manifest["database"] = store.record().model_dump(mode="json")

@@ -1,16 +1,22 @@
-"""What limited a figure: the rule of ``bench.limits`` on known windows, and through ``run.figures`` from a window's
-CPU seconds to the stored flags and the verdict, a database that is the bottleneck included."""
+"""What limited a figure: the rule of ``bench.limits`` on known windows, through ``run.figures`` from a window's
+CPU seconds to the stored flags and the verdict (a database that is the bottleneck included), the requests
+waiting in a real server socket's queues, and the claim with each config at its best worker count."""
 
 from __future__ import annotations
+
+import socket
+import time
 
 import numpy as np
 import pytest
 
-from bench import analysis
+from bench import analysis, queues
 from bench.latency import histogram_of
 from bench.limits import LOWER_BOUNDS, Evidence, limit
+from bench.results import Scenario
 from bench.run import DatabaseCores, ScenarioKey, figures
 from bench.sampling import CpuUsage
+from bench.workers import at_best, at_best_sentence
 
 IDLE, BUSY = 0.70, 0.99
 
@@ -72,3 +78,44 @@ def test_a_server_waiting_on_its_database_is_its_own_figure() -> None:
                        database=DatabaseCores(own=1, shared=0), reads=100_000)  # fmt: skip
     assert scenario.limited_by == "server I/O wait" and scenario.limited_by not in LOWER_BOUNDS
     assert not scenario.under_driven and not scenario.lower_bound
+
+
+def test_requests_waiting_at_a_server_are_counted_from_its_sockets() -> None:
+    """Three connections the server has not accepted, and one accepted with a request it has not read."""
+    with socket.create_server(("127.0.0.1", 0), backlog=8) as listener:
+        port = listener.getsockname()[1]
+        clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
+        try:
+            accepted, _ = listener.accept()
+            with accepted:
+                clients[0].sendall(b"GET /predict HTTP/1.1\r\nHost: x\r\n\r\n")
+                time.sleep(0.2)
+                assert queues.waiting(port) == 3 + 1
+        finally:
+            for client in clients:
+                client.close()
+
+
+def scenarios_of(server: str, rps_by_workers: dict[int, float]) -> list[Scenario]:
+    """Six rounds of a config at each worker count, its throughput known (the round's drift shared by all)."""
+    family = "flask" if server.startswith("flask") else "fastapi"
+    close = "prompt" if family == "flask" else None
+    latency, usage = window(database_seconds=1.0, server_seconds=4.9)
+    found = []
+    for workers, rps in rps_by_workers.items():
+        for repeat in range(1, 7):
+            key = ScenarioKey(server, "queries-20", repeat, workers=workers, close_style=close)
+            scenario = figures(key, latency, usage, 1, server_cores=1, client_ceiling_rps=None, users=32)
+            found.append(scenario.model_copy(update={"rps": rps * (1 + 0.02 * repeat)}))
+    return found
+
+
+def test_each_config_at_its_best_worker_count() -> None:
+    """FastAPI is best with one worker, Flask with four: the claim is judged on 900 / 700 requests per second."""
+    scenarios = [*scenarios_of("fastapi-uvicorn", {1: 900.0, 4: 880.0}),
+                 *scenarios_of("flask-gunicorn-sync", {1: 500.0, 4: 700.0})]  # fmt: skip
+    (found,) = at_best(scenarios, 0.1)
+    assert (found.numerator.workers, found.denominator.workers) == (1, 4)
+    assert found.comparison.ratio == pytest.approx(900 / 700) and found.verdict == "refuted"
+    assert "fastapi-uvicorn with 1 worker served 1.29x" in at_best_sentence([found])
+    assert at_best([s for s in scenarios if s.workers == 1], 0.1) == []  # one worker count: nothing to choose
