@@ -253,6 +253,7 @@ class EmbeddedDatabase:
     data: Path | None = field(default=None, init=False)
     user: str = field(default="", init=False)
     own_log: IO[bytes] | None = field(default=None, init=False)
+    rows: int = field(default=0, init=False)  # the passengers counted once loaded
 
     @property
     def url(self) -> str:
@@ -281,7 +282,7 @@ class EmbeddedDatabase:
             )  # fmt: skip
             self.wait_ready()
             create_database(self.url)
-            load(self.url, self.csv_path)
+            self.rows = load(self.url, self.csv_path)
         except BaseException:
             self.stop()
             raise
@@ -342,7 +343,7 @@ class EmbeddedDatabase:
     def record(self) -> DatabaseRecord:
         version, settings = describe(self.url)
         return DatabaseRecord(url=self.url, embedded=True, version=version, settings=settings, cpus=list(self.cpus),
-                              user=self.user, data_directory=str(self.data), passengers=PASSENGERS)  # fmt: skip
+                              user=self.user, data_directory=str(self.data), passengers=self.rows)  # fmt: skip
 
     def stop(self) -> None:
         """A fast shutdown (SIGINT: sessions cut, a clean checkpoint, so the data directory is ready for the next
@@ -374,9 +375,10 @@ class ExistingDatabase:
     url: str
     csv_path: Path = field(default_factory=passengers_csv)
     cpus: tuple[int, ...] = ()
+    rows: int = field(default=0, init=False)  # the passengers counted once loaded
 
     def start(self) -> ExistingDatabase:
-        load(self.url, self.csv_path)
+        self.rows = load(self.url, self.csv_path)
         return self
 
     def check_alive(self) -> None:
@@ -391,7 +393,7 @@ class ExistingDatabase:
     def record(self) -> DatabaseRecord:
         version, settings = describe(self.url)
         return DatabaseRecord(url=redacted(self.url), embedded=False, version=version, settings=settings, cpus=[],
-                              user=None, data_directory=None, passengers=PASSENGERS)  # fmt: skip
+                              user=None, data_directory=None, passengers=self.rows)  # fmt: skip
 
     def stop(self) -> None:
         """Not ours to stop."""

@@ -127,8 +127,9 @@ class Scenario(BaseModel):
 
     @property
     def lower_bound(self) -> bool:
-        """Its throughput is a lower bound of the server's: the client or the database limited it."""
-        return self.under_driven or self.client_bound or self.limited_by in LOWER_BOUNDS
+        """Its throughput is a lower bound of the server's: the client or the database limited it (an under-driven
+        scenario is limited by its client), or the load generator saturated its CPU while the server was busy too."""
+        return self.client_bound or self.limited_by in LOWER_BOUNDS
 
     @property
     def wrk_server_busy(self) -> float | None:

@@ -255,10 +255,11 @@ def measure(
     passenger database, given to the app where its endpoint reads one."""
     target = config.targets.get(key.server)
     port = 0 if target else config.port or free_port(config.host)
-    reading = store if WORKLOADS[key.endpoint].reads_database else None
-    if WORKLOADS[key.endpoint].reads_database:
-        if reading is None:
-            raise BenchError("it reads the passenger database, and this run has none")
+    reads = WORKLOADS[key.endpoint].reads_database
+    if reads and store is None:
+        raise BenchError("it reads the passenger database, and this run has none")
+    reading = store if reads else None
+    if reading:
         reading.check_alive()  # a database that stopped (or never started) fails each scenario that reads it, fast
     spec = ServerSpec(
         server=key.server, model=key.model, host=config.host, port=port, workers=key.workers,
@@ -299,7 +300,8 @@ def measure(
          "server_queue": window.server_queue, "commands": commands},
     )  # fmt: skip
     client_ceiling = ceiling.rps(spec.keeps_connections_alive) if ceiling is not None else None
-    cores = DatabaseCores.of(config.database_cpu_set, config.client_cpus) if reading and reading.cpus else None
+    # the database's own CPUs, where it was pinned here (an existing server's are not known)
+    cores = DatabaseCores.of(list(reading.cpus), config.client_cpus) if reading and reading.cpus else None
     scenario = figures(
         key, latency, window.usage, len(config.client_cpus), server_cores=server_cores,
         client_ceiling_rps=client_ceiling, users=config.users, database=cores, reads=window.reads,
