@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 import threading
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -75,7 +76,7 @@ def serve(
         signal.signal(signum, request_stop)
     if database_url is None and not database.passengers_csv().is_file():
         print(f"no database: the passenger list is not at {database.passengers_csv()} (set "
-              f"${database.PASSENGERS_CSV_ENV}); the database endpoints answer 503", flush=True)  # fmt: skip
+              f"${database.PASSENGERS_CSV_ENV}); the database endpoints answer 503", file=sys.stderr, flush=True)  # fmt: skip
         with Server(spec).start(health_timeout) as server:
             return serve_until(server, stop, stats_port)
     store: database.EmbeddedDatabase | database.ExistingDatabase = (
