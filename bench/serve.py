@@ -75,8 +75,8 @@ def serve(
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, request_stop)
     if database_url is None and not database.passengers_csv().is_file():
-        print(f"no database: the passenger list is not at {database.passengers_csv()} (set "
-              f"${database.PASSENGERS_CSV_ENV}); the database endpoints answer 503", file=sys.stderr, flush=True)  # fmt: skip
+        missing = f"no database: the passenger list is not at {database.passengers_csv()}"
+        print(f"{missing} (set ${database.PASSENGERS_CSV_ENV}); the database endpoints answer 503", file=sys.stderr)
         with Server(spec).start(health_timeout) as server:
             return serve_until(server, stop, stats_port)
     store: database.EmbeddedDatabase | database.ExistingDatabase = (
