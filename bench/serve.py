@@ -15,7 +15,7 @@ from types import FrameType
 from bench import database
 from bench.errors import BenchError
 from bench.server_configs import server_config
-from bench.servers import Server, ServerSpec, free_port
+from bench.servers import Server, ServerSpec, ensure_port_free, free_port
 
 
 def server_named(name: str, worker_class: str | None) -> str:
@@ -67,6 +67,7 @@ def serve(
     passenger list is found; without either, the database endpoints answer 503 and a line says why."""
     if spec.port == 0:
         spec = replace(spec, port=free_port(spec.host))
+    ensure_port_free(spec.host, spec.port)  # before a database is started for nothing
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
