@@ -19,24 +19,24 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, ConfigDict
 
-from bench import analysis
+from bench.analysis.claim import MIN_VERDICT_ROUNDS
+from bench.analysis.ratios import comparisons, values_behind
+from bench.analysis.releases import claim_under
+from bench.analysis.select import round_values, variants_in
 from bench.config import BenchConfig, validate_config
 from bench.errors import BenchError
 from bench.load.workload import endpoint_label
 from bench.reproduce import DEFAULT_TOLERANCE, Decision, decide
-from bench.results import Scenario, write_json_atomically
+from bench.results import Scenario
 from bench.stats import median
-from bench.versions import release_name
 
-BISECTION = "bisect.json"
 # Each step's run: short phases, and the fewest rounds that give an interval (as --matrix full).
-STEP_SETTINGS: dict[str, int | float] = {"repeats": analysis.MIN_VERDICT_ROUNDS, "duration": 3.0, "warmup": 1.0}
+STEP_SETTINGS: dict[str, int | float] = {"repeats": MIN_VERDICT_ROUNDS, "duration": 3.0, "warmup": 1.0}
 Metric = Literal["throughput", "ratio"]
 METRICS: dict[str, str] = {  # what each figure is, in the help and the sentence
     "throughput": "requests per second",
@@ -147,18 +147,18 @@ class Question:
 
 def figures_of(scenarios: Sequence[Scenario], config: BenchConfig, question: Question, version: str) -> list[float]:
     """The figure per round under ``version``: the config's throughput, or the headline ratio with it on its side."""
-    name = release_name(question.server, f"{question.package}-{version}")
+    name = config.registry.release_name(question.server, f"{question.package}-{version}")
     if name is None:
         raise BenchError(f"{question.server} does not run on {question.package} (its packages: bench list)")
-    mine = next(v for v in analysis.variants_in(scenarios) if v.server == name)
+    mine = next(v for v in variants_in(scenarios) if v.server == name)
     endpoint = config.endpoints[0]
     if question.metric == "throughput":
-        values = analysis.round_values(scenarios, mine, endpoint)
+        values = round_values(scenarios, mine, endpoint)
         return [values[r] for r in sorted(values)]
-    claim = analysis.claim_under(analysis.comparisons(scenarios), mine, endpoint)
+    claim = claim_under(comparisons(scenarios, config.registry), mine, endpoint, config.registry)
     if claim is None:
         raise BenchError(f"no headline ratio with {name} on its side was measured")
-    top, bottom = analysis.values_behind(scenarios, claim)
+    top, bottom = values_behind(scenarios, claim)
     return [t / b for t, b in zip(top, bottom, strict=True)]
 
 
@@ -217,7 +217,3 @@ def bisect(
             return record(None, "undetermined")
         low, high = (low, middle) if decision == "changed" else (middle, high)
     return record(span[high], "found")
-
-
-def write_bisection(folder: Path, bisection: Bisection) -> None:
-    write_json_atomically(folder / BISECTION, bisection.model_dump(mode="json"))

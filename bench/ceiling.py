@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bench.config import BenchConfig
 from bench.load.runner import LoadSpec, LocustRun
-from bench.results import SERVER_LOG, CeilingFigures, ClientCeiling
+from bench.results import CeilingFigures, ClientCeiling, ScenarioFiles
 from bench.servers import Server, ServerSpec, free_port
 from bench.window import measure_window
 
@@ -21,12 +21,14 @@ MODES = {"keepalive": False, "new_connection": True}  # CeilingFigures' prefixes
 def measure_one(config: BenchConfig, user_class: str, new_connection: bool, out: Path) -> dict[str, float]:
     """Throughput, failures and client CPU of ``user_class`` against the null server, in one short run."""
     out.mkdir(parents=True, exist_ok=True)
-    spec = ServerSpec("null", host=config.host, port=free_port(config.host), cpus=tuple(config.server_cpus))
+    spec = ServerSpec(
+        config.registry.config("null"), host=config.host, port=free_port(config.host), cpus=tuple(config.server_cpus)
+    )
     load = LocustRun(
         LoadSpec.of(config, spec.url, "get", out, user_class=user_class, warmup=config.ceiling_warmup,
                     duration=config.ceiling_duration, new_connection=new_connection, remote_workers=0)
     )  # fmt: skip
-    with (out / SERVER_LOG).open("wb") as log, Server(spec, log) as server:
+    with ScenarioFiles(out).server_log.open("wb") as log, Server(spec, log) as server:
         server.start(config.health_timeout)
         window, latency = measure_window(server, load, config.ceiling_warmup, config.ceiling_duration)
         usage = window.usage

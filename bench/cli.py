@@ -1,23 +1,30 @@
-"""Command-line parsing only: each verb is a small function in its own module, called from here."""
+"""The command line: the flags parsed, each verb's request built from them and its function called
+(``bench.verbs``), its outcome drawn (``bench.console``) and turned into the exit code (``bench.verbs.exits``);
+a ``BenchError`` anywhere becomes one line and its exit code."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apps.model import DEFAULT_MODEL, MODEL_NAMES
-from bench.analysis import CLAIM_SERVERS
-from bench.config import DEFAULTS_PATH, FRAMEWORKS, BenchConfig, parse_cpus, read_defaults
+from bench.analysis.claim import CLAIM_SERVERS
+from bench.config import DEFAULTS_PATH, BenchConfig, parse_cpus, read_defaults
 from bench.errors import BUG, INTERRUPTED, OK, PROGRAM, RUN_FAILED, USAGE, BenchError
+from bench.load.closing import CLOSE_STYLES
 from bench.load.workload import ENDPOINTS
+from bench.registry import BUILT_IN_SERVERS, FRAMEWORKS
 from bench.reproduce import DEFAULT_TOLERANCE, EXIT_CODES, OUTCOME_RULES
-from bench.results import CLOSE_STYLES, Scenario
-from bench.server_configs import BUILT_IN_SERVERS
+from bench.verbs.ceiling import USER_CLASSES
+
+if TYPE_CHECKING:
+    from bench.console import RunWatcher
 
 EXIT_CODE_HELP = "\n".join(
     [
@@ -311,53 +318,9 @@ def counts(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected whole numbers such as 1 or 1,2, got {text!r}") from None
 
 
-USER_CLASSES = ("lean", "fasthttp")
-
-
-def reproduce_benchmark(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from bench.config import validate_config
-    from bench.console import console, run_and_show
-    from bench.report.html import build_report
-    from bench.reproduce import compare, installed_version_differences, recorded_config, write_reproduction
-    from bench.results import load_summary
-    from bench.run import default_run_id, schedule
-
-    original = load_summary(args.folder)
-    if any(s.target_rps is not None for s in original.scenarios):
-        raise BenchError(f"{args.folder} is an open-loop sweep; reproduce re-runs closed-loop `bench run` results")
-    # The recorded config, its round order seed included, so the same rounds run in the same order.
-    config = with_installed_versions(
-        validate_config({**recorded_config(args.folder).to_json_dict(), **config_overrides(args)}).with_order_seed()
-    )
-    for difference in installed_version_differences(args.folder):
-        console.print(f"[yellow]warning[/yellow]: {difference}")
-    run_id = args.run_id or f"{original.run_id}-repro-{default_run_id()}"
-    code = run_and_show(config, schedule(config), run_id, [*PROGRAM.split(), *argv], write_report=False,
-                        paths_to=sys.stderr if args.json else sys.stdout)  # fmt: skip
-    if code != OK:
-        return code
-    folder = config.results_dir / run_id
-    comparison = compare(args.folder, folder, args.tolerance)
-    write_reproduction(folder, comparison)
-    show_comparison(comparison, args.json)
-    if not args.no_report:
-        print(build_report(folder, config.reports_dir), file=sys.stderr if args.json else sys.stdout)
-    return comparison.exit_code
-
-
-def show_comparison(comparison: Any, as_json: bool) -> None:
-    from bench.console import print_comparison
-
-    if as_json:
-        print(comparison.model_dump_json(indent=2))
-    else:
-        print_comparison(comparison)
-
-
 def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The flags that name a setting of ``BenchConfig`` (same name), as overrides of the lower layers, and a
     servers file's configs as their definitions."""
-    from bench.config import BenchConfig
     from bench.server_configs import read_servers_file
     from bench.versions import parse_vary
 
@@ -370,174 +333,135 @@ def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return overrides
 
 
-def client_ceiling(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class Invocation:
+    """What every verb's dispatch gets: the parsed flags, the command line as typed, and who watches a run."""
+
+    args: argparse.Namespace
+    command_line: list[str]
+    watcher: RunWatcher
+
+
+def serve_verb(call: Invocation) -> object:
+    from bench.registry import BUILT_IN
+    from bench.serve import serve, server_named
+    from bench.servers import ServerSpec
+
+    args = call.args
+    server = BUILT_IN.config(server_named(args.server, args.worker_class))
+    spec = ServerSpec(server, args.model, args.host, args.port, args.workers, tuple(args.cpus or ()))
+    return serve(spec, stats_port=args.stats_port, database_url=args.database_url,
+                 database_cpus=tuple(args.database_cpus or ()))  # fmt: skip
+
+
+def worker_verb(call: Invocation) -> object:
+    from bench.worker import work
+
+    args = call.args
+    return work(args.master, args.master_port, tuple(args.cpus or ()), args.scenarios)
+
+
+def list_verb(call: Invocation) -> object:
+    from bench import console
+    from bench.verbs.listing import server_configs
+
+    registry = server_configs(call.args.servers_file)
+    console.show_server_configs(registry)
+    return registry
+
+
+def run_verb(call: Invocation) -> object:
     from bench.config import load_config
-    from bench.console import print_ceiling
+    from bench.verbs.run import RunRequest, benchmark, prepared
 
-    config = load_config(args.config, False, config_overrides(args))
-    unknown = set(args.user_classes) - set(USER_CLASSES)
-    if unknown:
-        raise BenchError(f"unknown user class {', '.join(sorted(unknown))}; choose from {', '.join(USER_CLASSES)}")
-    return print_ceiling(config, args.user_classes, args.json)
+    args = call.args
+    loaded = load_config(args.config, args.quick, config_overrides(args)).with_order_seed()
+    config = prepared(loaded, call.watcher.say, endpoints_named=args.endpoints is not None)
+    return benchmark(RunRequest.of(config, args.run_id, call.command_line, not args.no_report), call.watcher)
 
 
-def run_benchmark(args: argparse.Namespace, argv: Sequence[str]) -> int:
+def sweep_verb(call: Invocation) -> object:
+    from bench.verbs.run import benchmark
+    from bench.verbs.sweep import SweepRequest, sweep_request
+
+    args = call.args
+    request = SweepRequest(args.closed_run, config_overrides(args), args.quick, args.shares, args.run_id,
+                           call.command_line, not args.no_report)  # fmt: skip
+    return benchmark(sweep_request(request), call.watcher)
+
+
+def ceiling_verb(call: Invocation) -> object:
+    from bench import console
     from bench.config import load_config
-    from bench.console import run_and_show
-    from bench.run import schedule
+    from bench.verbs.ceiling import CeilingRequest, measure
 
-    config = with_installed_versions(load_config(args.config, args.quick, config_overrides(args)).with_order_seed())
-    if args.endpoints is None:
-        config = without_a_database_it_cannot_load(config)
-    return run_and_show(config, schedule(config), args.run_id, [*PROGRAM.split(), *argv], not args.no_report)
-
-
-def without_a_database_it_cannot_load(config: BenchConfig) -> BenchConfig:
-    """The default endpoints, less those that read the database where the embedded one could not be loaded (no
-    passenger list here), so the README's first command runs anywhere: one line says so. Endpoints named by a
-    flag stay, and fail as they would."""
-    from bench.config import validate_config
-    from bench.console import console
-    from bench.database import PASSENGERS_CSV_ENV, passengers_csv
-    from bench.load.workload import WORKLOADS
-
-    if not config.reads_database or config.database_url or passengers_csv().is_file():
-        return config
-    kept = [endpoint for endpoint in config.endpoints if not WORKLOADS[endpoint].reads_database]
-    console.print(f"[yellow]no passenger list at {passengers_csv()}[/yellow] (set ${PASSENGERS_CSV_ENV}): the "
-                  f"database endpoints are left out; measuring {', '.join(kept)}", soft_wrap=True)  # fmt: skip
-    return validate_config({**config.to_json_dict(), "endpoints": kept})
+    args = call.args
+    ceiling = measure(CeilingRequest(load_config(args.config, False, config_overrides(args)), args.user_classes))
+    console.show_ceiling(ceiling, args.json)
+    return ceiling
 
 
-def with_installed_versions(config: BenchConfig) -> BenchConfig:
-    """``config`` once each of its version sets has its environment: a set that cannot be installed here is
-    named in one line and left out."""
-    if not config.vary:
-        return config
-    from bench.config import validate_config
-    from bench.console import console
-    from bench.versions import install
+def compare_verb(call: Invocation) -> object:
+    from bench import console
+    from bench.reproduce import compare
 
-    vary = install(config.server_names, config.vary, lambda line: console.print(line, soft_wrap=True))
-    return validate_config({**config.to_json_dict(), "vary": vary})
+    args = call.args
+    comparison = compare(args.before, args.after, args.tolerance)
+    console.show_comparison(comparison, args.json)
+    return comparison
 
 
-def bisect_release(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from bench.bisect import Question, available_releases, between, bisect, write_bisection
-    from bench.config import load_config
-    from bench.console import console, print_step, run_and_show
-    from bench.results import create_run_folder, load_summary
-    from bench.run import default_run_id, schedule
+def reproduce_verb(call: Invocation) -> object:
+    from bench import console
+    from bench.verbs.reproduce import ReproduceRequest, reproduce
+
+    args = call.args
+    request = ReproduceRequest(args.folder, config_overrides(args), args.tolerance, args.run_id, call.command_line,
+                               not args.no_report)  # fmt: skip
+    reproduced = reproduce(request, call.watcher)
+    console.show_reproduced(reproduced, args.json, paths_to=call.watcher.paths_to)
+    return reproduced
+
+
+def bisect_verb(call: Invocation) -> object:
+    from bench import console
+    from bench.bisect import Question
+    from bench.verbs.bisect import BisectRequest, bisect_releases
     from bench.versions import canonical
 
-    if args.metric == "ratio" and args.server not in CLAIM_SERVERS:
-        raise BenchError(f"--metric ratio is the headline's: --server must be one of {', '.join(CLAIM_SERVERS)}")
-    servers = list(CLAIM_SERVERS) if args.metric == "ratio" else [args.server]
-    overrides = {**config_overrides(args), "servers": servers, "endpoints": [args.endpoint],
-                 "close_style": [args.close_style], "precision": None}  # fmt: skip
-    config = load_config(None, False, overrides)
-    releases = available_releases(args.package)
-    between(releases, args.good, args.bad)  # both ends listed, before anything is written
-    folder = create_run_folder(config.results_dir, args.run_id or f"bisect-{default_run_id()}")
-    paths_to = sys.stderr if args.json else sys.stdout
-
-    def measure(step_config: BenchConfig, run_id: str) -> list[Scenario]:
-        step_config = with_installed_versions(step_config.model_copy(update={"results_dir": folder}).with_order_seed())
-        code = run_and_show(step_config, schedule(step_config), run_id, [*PROGRAM.split(), *argv], False,
-                            paths_to=paths_to)  # fmt: skip
-        if code != OK:
-            raise BenchError(f"the step {run_id} did not complete (exit {code}); its folder is marked incomplete")
-        return load_summary(folder / run_id).scenarios
-
+    args = call.args
     question = Question(canonical(args.package), args.good, args.bad, args.server, args.metric, args.tolerance)
-    found = bisect(config, measure, question, releases, on_step=print_step)
-    write_bisection(folder, found)
-    if args.json:
-        print(found.model_dump_json(indent=2))
-    else:
-        console.print(found.sentence, soft_wrap=True)
-    return EXIT_CODES["undetermined"] if found.outcome == "undetermined" else OK
+    request = BisectRequest(question, args.endpoint, args.close_style, config_overrides(args), args.run_id,
+                            call.command_line)  # fmt: skip
+    found = bisect_releases(request, call.watcher, console.show_step)
+    console.show_bisection(found, args.json)
+    return found
 
 
-def list_environments(clear: bool) -> int:
-    from bench.console import print_environments
-    from bench.versions import cached
-    from bench.versions import clear as clear_cache
+def envs_verb(call: Invocation) -> object:
+    from bench import console
+    from bench.verbs.envs import environments
 
-    if clear:
-        print(f"removed {clear_cache()} cached environment(s)")
-    else:
-        print_environments(cached())
-    return OK
+    found = environments(call.args.clear)
+    console.show_environments(found)
+    return found
 
 
-def sweep_benchmark(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from bench.config import BenchConfig, validate_config
-    from bench.console import run_and_show
-    from bench.results import load_manifest, load_summary
-    from bench.sweep import DEFAULT_SHARES, sweep_plan
+def report_verb(call: Invocation) -> object:
+    from bench.report.html import build_report
 
-    closed = load_summary(args.closed_run)
-    recorded = BenchConfig.model_validate(load_manifest(args.closed_run)["config"]).to_json_dict()
-    if args.quick:
-        from bench.config import quick_settings
-
-        recorded.update(quick_settings())
-    # wrk measures saturation, and --precision the headline ratios of one: neither has a place beside set rates.
-    config = validate_config({**recorded, **config_overrides(args), "crosscheck": "none", "precision": None})
-    try:
-        shares = [float(share) for share in args.shares] if args.shares else list(DEFAULT_SHARES)
-    except ValueError:
-        raise BenchError(f"bad --shares {','.join(args.shares)}: expected numbers such as 0.1,0.5,0.9") from None
-    plan = sweep_plan(config, closed.scenarios, shares)
-    return run_and_show(config, plan, args.run_id, [*PROGRAM.split(), *argv], not args.no_report)
+    args = call.args
+    page = build_report(args.folder, args.reports_dir, args.recompute)
+    print(page)
+    return page
 
 
-def run_verb(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    if args.verb == "serve":
-        from bench.serve import serve, server_named
-        from bench.servers import ServerSpec
-
-        server = server_named(args.server, args.worker_class)
-        spec = ServerSpec(server, args.model, args.host, args.port, args.workers, tuple(args.cpus or ()))
-        return serve(spec, stats_port=args.stats_port, database_url=args.database_url,
-                     database_cpus=tuple(args.database_cpus or ()))  # fmt: skip
-    if args.verb == "worker":
-        from bench.worker import work
-
-        return work(args.master, args.master_port, tuple(args.cpus or ()), args.scenarios)
-    if args.verb == "list":
-        from bench.console import print_server_configs
-        from bench.server_configs import read_servers_file, register
-
-        if args.servers_file is not None:
-            register(read_servers_file(args.servers_file))
-        print_server_configs()
-        return 0
-    if args.verb == "run":
-        return run_benchmark(args, argv)
-    if args.verb == "sweep":
-        return sweep_benchmark(args, argv)
-    if args.verb == "ceiling":
-        return client_ceiling(args)
-    if args.verb == "compare":
-        from bench.reproduce import compare
-
-        comparison = compare(args.before, args.after, args.tolerance)
-        show_comparison(comparison, args.json)
-        return comparison.exit_code
-    if args.verb == "reproduce":
-        return reproduce_benchmark(args, argv)
-    if args.verb == "bisect":
-        return bisect_release(args, argv)
-    if args.verb == "envs":
-        return list_environments(args.clear)
-    if args.verb == "report":
-        from bench.report.html import build_report
-
-        print(build_report(args.folder, args.reports_dir, args.recompute))
-        return OK
-    raise AssertionError(f"unhandled verb {args.verb}")
+# Each verb: its request built from the flags, its function called, its outcome drawn and returned.
+VERBS: dict[str, Callable[[Invocation], object]] = {
+    "serve": serve_verb, "worker": worker_verb, "list": list_verb, "run": run_verb, "sweep": sweep_verb,
+    "ceiling": ceiling_verb, "compare": compare_verb, "reproduce": reproduce_verb, "bisect": bisect_verb,
+    "envs": envs_verb, "report": report_verb,
+}  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -548,7 +472,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verb is None:  # bare: what it can do
             parser.print_help()
             return OK
-        return run_verb(args, argv)
+        from bench.console import RunWatcher
+        from bench.verbs.exits import exit_code
+
+        # Where a verb prints JSON on stdout, the paths of what it wrote go to stderr.
+        watcher = RunWatcher(paths_to=sys.stderr if getattr(args, "json", False) else sys.stdout)
+        return exit_code(VERBS[args.verb](Invocation(args, [*PROGRAM.split(), *argv], watcher)))
     except BenchError as error:
         print(f"{PROGRAM}: error: {error}", file=sys.stderr)
         return error.exit_code

@@ -12,17 +12,17 @@ import secrets
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from apps.model import MODEL_NAMES
 from bench.errors import BenchError
+from bench.load.closing import CloseStyle
 from bench.load.workload import ENDPOINTS, WORKLOADS
-from bench.results import CloseStyle
-from bench.server_configs import DEFAULT_FOR_FRAMEWORK, app_servers, read_toml, register, server_config
-from bench.versions import canonical, expand
+from bench.registry import BUILT_IN, FRAMEWORKS, Registry
+from bench.server_configs import read_toml
+from bench.versions import canonical
 
 DEFAULTS_PATH = Path(__file__).with_name("defaults.toml")
-FRAMEWORKS = tuple(DEFAULT_FOR_FRAMEWORK)
 ADDED_IN_3 = ("claim_margin", "max_minutes")  # settings results of schema 1 and 2 did not record
 
 
@@ -51,7 +51,7 @@ class BenchConfig(BaseModel):
     host: str
     port: int = Field(ge=0, le=65535)
     user_class: Literal["lean", "fasthttp"]
-    # How the client closes where the server closes each connection (results.CLOSE_STYLES): one or both.
+    # How the client closes where the server closes each connection (bench.load.closing): one or both.
     close_style: list[CloseStyle] = Field(min_length=1)
     locust_workers: int = Field(default=0, ge=0)  # local Locust worker processes (0: Locust in one process)
     remote_workers: int = Field(default=0, ge=0)  # workers joining from other hosts (bench worker --master)
@@ -74,14 +74,6 @@ class BenchConfig(BaseModel):
     # embedded PostgreSQL, pinned to database_cpus (None: the client CPUs, on a machine of few cores).
     database_url: str | None = None
     database_cpus: list[int] | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _register_user_servers(cls, data: Any) -> Any:
-        """A user's configs join the registry before any setting names them (a recorded run's, too)."""
-        if isinstance(data, dict) and data.get("server_definitions"):
-            register(data["server_definitions"])
-        return data
 
     @model_validator(mode="before")
     @classmethod
@@ -122,10 +114,11 @@ class BenchConfig(BaseModel):
 
     @field_validator("servers")
     @classmethod
-    def _known_servers(cls, names: list[str]) -> list[str]:
-        configs = [server_config(name) for name in names]
+    def _known_servers(cls, names: list[str], info: ValidationInfo) -> list[str]:
+        registry = with_definitions(info)
+        configs = [registry.config(name) for name in names]
         if any(config.framework == "null" for config in configs):
-            raise ValueError(f"the null server is the harness's own; choose from {', '.join(app_servers())}")
+            raise ValueError(f"the null server is the harness's own; choose from {', '.join(registry.app_servers)}")
         return [config.name for config in configs]
 
     @field_validator("frameworks", "endpoints", "servers", "model", "workers", "close_style")
@@ -156,11 +149,12 @@ class BenchConfig(BaseModel):
 
     @field_validator("targets", "server_stats")
     @classmethod
-    def _urls_of_known_servers(cls, urls: dict[str, str]) -> dict[str, str]:
+    def _urls_of_known_servers(cls, urls: dict[str, str], info: ValidationInfo) -> dict[str, str]:
         for url in urls.values():
             if not url.startswith(("http://", "https://")):
                 raise ValueError(f"{url!r} is not an http:// URL")
-        return {server_config(name).name: url.rstrip("/") for name, url in urls.items()}
+        registry = with_definitions(info)
+        return {registry.config(name).name: url.rstrip("/") for name, url in urls.items()}
 
     @model_validator(mode="after")
     def _consistent(self) -> BenchConfig:
@@ -188,13 +182,23 @@ class BenchConfig(BaseModel):
         """The server configs asked for: ``servers``, or else each framework's default one."""
         if self.servers:
             return list(self.servers)
-        defaults = {**DEFAULT_FOR_FRAMEWORK, "flask": f"flask-gunicorn-{self.flask_worker_class}"}
+        defaults = {**BUILT_IN.defaults, "flask": f"flask-gunicorn-{self.flask_worker_class}"}
         return [defaults[framework] for framework in self.frameworks]
+
+    def _registry_and_servers(self) -> tuple[Registry, list[str]]:
+        # Computed each time, not cached: model_copy would carry a cached value over to a changed copy.
+        return BUILT_IN.with_definitions(self.server_definitions).with_versions(self.base_server_names, self.vary)
+
+    @property
+    def registry(self) -> Registry:
+        """The configs this run knows: the built-ins, a user's (``server_definitions``) and those derived for
+        its version sets."""
+        return self._registry_and_servers()[0]
 
     @property
     def server_names(self) -> list[str]:
         """The server configs to run: those asked for, each under every version set it depends on."""
-        return expand(self.base_server_names, self.vary)
+        return self._registry_and_servers()[1]
 
     @property
     def reads_database(self) -> bool:
@@ -209,7 +213,7 @@ class BenchConfig(BaseModel):
     def close_styles(self, server: str) -> list[CloseStyle | None]:
         """The close styles measured for ``server``: each one asked for where it closes every connection;
         None alone where it keeps connections alive (the client never closes during the window)."""
-        return [None] if server_config(server).keeps_connections_alive else list(self.close_style)
+        return [None] if self.registry.config(server).keeps_connections_alive else list(self.close_style)
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -219,6 +223,12 @@ class BenchConfig(BaseModel):
         if self.order_seed is not None:
             return self
         return self.model_copy(update={"order_seed": secrets.randbelow(2**32)})
+
+
+def with_definitions(info: ValidationInfo) -> Registry:
+    """The built-ins and the configs a config being validated defines (its ``server_definitions``, declared
+    before every setting that names a config)."""
+    return BUILT_IN.with_definitions(info.data.get("server_definitions") or {})
 
 
 def known(names: list[str], choices: tuple[str, ...], what: str) -> list[str]:

@@ -1,71 +1,74 @@
-"""What a person sees at the terminal: progress, the results table, the verdict line (rich).
+"""What a person sees at the terminal: each verb's outcome drawn (rich), and the progress of a run.
 
-No figures are computed here beyond grouping and medians of the stored scenarios.
+Nothing is measured or decided here; no figures are computed beyond grouping and medians of the stored
+scenarios.
 """
 
 from __future__ import annotations
 
 import sys
-import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any, TextIO
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from apps.model import MODEL_NAMES
-from bench import ceiling
-from bench.analysis import (
-    close_effects,
-    close_name,
-    close_sentence,
-    decomposition_sentence,
-    decompositions,
-    headline,
-    headline_comparisons,
-    labeller,
-    release_sentence,
-    releases,
-)
-from bench.bisect import Step
-from bench.config import BenchConfig, check_cpus_here
-from bench.errors import INTERRUPTED, OK, RUN_FAILED
+from bench.analysis.claim import headline, headline_comparisons
+from bench.analysis.close import close_effects, close_sentence
+from bench.analysis.decomposition import decomposition_sentence, decompositions
+from bench.analysis.releases import release_sentence, releases
+from bench.analysis.select import close_name, labeller
+from bench.analysis.workers import at_best, at_best_sentence
+from bench.bisect import Bisection, Step
 from bench.limits import CLIENT_BOUND_PERCENT, LIMITS, MIN_SERVER_BUSY
-from bench.load import wrk
 from bench.load.workload import endpoint_label
-from bench.report.html import build_report
-from bench.reproduce import OUTCOME_RULES, Reproduction
-from bench.results import (
-    MAX_FAILURE_RATIO,
-    SUMMARY,
-    Scenario,
-    Variant,
-    load_manifest,
-    load_summary,
-)
-from bench.run import ScenarioKey, estimated_seconds, run
-from bench.server_configs import SERVER_CONFIGS, app_servers
+from bench.registry import Registry
+from bench.reproduce import EXIT_CODES, OUTCOME_RULES, Reproduction
+from bench.results import MAX_FAILURE_RATIO, PrecisionRecord, Scenario, Variant, summary_path
+from bench.run import OnScenario, ScenarioKey
 from bench.stats import median
-from bench.versions import cache_folder
-from bench.workers import at_best, at_best_sentence
+from bench.verbs.ceiling import Ceiling
+from bench.verbs.envs import Environments
+from bench.verbs.reproduce import Reproduced
+from bench.verbs.run import RunOutcome, RunRequest
 
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 
 
+class RunWatcher:
+    """A run as it goes, at the terminal: its plan, a progress bar, then its outcome (``bench.verbs.run.Watcher``).
+    The paths of what it wrote go to ``paths_to`` (stdout, unless a verb keeps it for JSON)."""
+
+    def __init__(self, paths_to: TextIO = sys.stdout) -> None:
+        self.paths_to = paths_to
+
+    def say(self, line: str) -> None:
+        console.print(f"[yellow]{escape(line)}[/yellow]", soft_wrap=True)
+
+    def watching(self, request: RunRequest) -> AbstractContextManager[OnScenario | None]:
+        show_plan(request)
+        return progress(request)
+
+    def finished(self, outcome: RunOutcome) -> None:
+        show_run(outcome, paths_to=self.paths_to)
+
+
 @contextmanager
-def progress_bar(total: int) -> Iterator[Progress]:
+def progress(request: RunRequest) -> Iterator[OnScenario]:
+    """A progress bar over the request's plan, and the callback that advances it."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     # Two refreshes a second: the harness shares the client's CPU while it measures.
-    with Progress(*columns, console=console, transient=False, refresh_per_second=2) as progress:
-        progress.add_task("starting", total=total)
-        yield progress
+    with Progress(*columns, console=console, transient=False, refresh_per_second=2) as bar:
+        bar.add_task("starting", total=len(request.plan))
+        yield report_progress(bar, request.config.registry)
 
 
-def report_progress(progress: Progress) -> Callable[[int, int, ScenarioKey, Scenario | None], None]:
+def report_progress(progress: Progress, registry: Registry) -> OnScenario:
     """Advance the bar; after each round, show the headline ratio's current interval beside it."""
     task = progress.task_ids[0]
     measured: list[Scenario] = []
@@ -79,15 +82,15 @@ def report_progress(progress: Progress) -> Callable[[int, int, ScenarioKey, Scen
         progress.update(task, completed=done)
         if scenario.error:
             progress.console.print(f"[red]{key.id} failed:[/red] {scenario.error}")
-        standing[0] = interval_standing(measured)
+        standing[0] = interval_standing(measured, registry)
 
     return on_scenario
 
 
-def interval_standing(scenarios: list[Scenario]) -> str:
+def interval_standing(scenarios: list[Scenario], registry: Registry) -> str:
     """`` FastAPI/Flask GET 1.74x (1.41-1.97)``: the headline ratios so far, with their intervals once known."""
     parts = []
-    for comparison in headline_comparisons(scenarios):
+    for comparison in headline_comparisons(scenarios, registry):
         if comparison.ratio is None:
             continue
         interval = f" ({comparison.ci_low:.2f}-{comparison.ci_high:.2f})" if comparison.ci_low is not None else ""
@@ -168,19 +171,10 @@ def results_table(scenarios: list[Scenario]) -> Table:
     return table
 
 
-def run_and_show(
-    config: BenchConfig,
-    plan: list[ScenarioKey],
-    run_id: str | None,
-    command_line: list[str],
-    write_report: bool,
-    *,
-    paths_to: TextIO = sys.stdout,
-) -> int:
-    """Run ``plan`` with a progress bar, then the table, the report and its verdict; return the exit code.
-    The paths of summary.json and the report go to ``paths_to`` (stdout, unless it is kept for JSON)."""
-    check_cpus_here(config)  # before anything is printed, and before the harness confines itself to the client CPUs
-    if config.crosscheck == "wrk" and not wrk.available():
+def show_plan(request: RunRequest) -> None:
+    """What is about to run, and for how long, before the progress bar."""
+    config = request.config
+    if request.without_wrk:
         console.print("[yellow]wrk is not installed (Debian package wrk): the cross-check is skipped[/yellow]")
     until = (
         f", then more rounds until each headline ratio's 95% half-width is at most {config.precision:.0%} (or "
@@ -189,89 +183,111 @@ def run_and_show(
         else ""
     )
     console.print(
-        f"{len(plan)} scenarios ({', '.join(config.server_names)} x {', '.join(config.endpoints)} x model "
+        f"{len(request.plan)} scenarios ({', '.join(config.server_names)} x {', '.join(config.endpoints)} x model "
         f"{', '.join(config.model)} x {', '.join(map(str, config.workers))} worker(s) x {config.repeats} "
         f"rounds{until}), {config.warmup:g} s warm-up + {config.duration:g} s each: about "
-        f"{estimated_seconds(config, len(plan)) / 60:.1f} minutes. "
+        f"{request.minutes:.1f} minutes. "
         f"Server on CPU {config.server_cpus}, Locust on {config.client_cpus}; where the server closes each "
         f"connection the client closes {' and '.join(config.close_style)}."
     )
-    with progress_bar(len(plan)) as progress:
-        outcome = run(config, run_id, command_line, report_progress(progress), plan)
-    console.print(results_table(outcome.scenarios))
-    summary = load_summary(outcome.folder, require_complete=False)
-    if summary.complete:
-        console.print(" ".join(filter(None, [headline(summary.verdicts),
-                                            close_sentence(close_effects(outcome.scenarios)),
-                                            decomposition_sentence(decompositions(outcome.scenarios)),
-                                            at_best_sentence(at_best(outcome.scenarios, config.claim_margin)),
-                                            release_sentence(releases(outcome.scenarios))])))  # fmt: skip
-    precision = load_manifest(outcome.folder).get("precision")
-    if precision:
-        console.print(precision_sentence(precision))
-    print(outcome.folder / SUMMARY, file=paths_to)
-    if summary.complete and write_report:
-        print(build_report(outcome.folder, config.reports_dir), file=paths_to)
+
+
+def show_run(outcome: RunOutcome, *, paths_to: TextIO = sys.stdout) -> None:
+    """The table, the verdict and what explains it, and where the results and the report are. The paths go to
+    ``paths_to`` (stdout, unless it is kept for JSON)."""
+    config, scenarios = outcome.request.config, outcome.summary.scenarios
+    registry = config.registry
+    console.print(results_table(scenarios))
+    if outcome.summary.complete:
+        console.print(" ".join(filter(None, [headline(outcome.summary.verdicts),
+                                            close_sentence(close_effects(scenarios, registry)),
+                                            decomposition_sentence(decompositions(scenarios, registry)),
+                                            at_best_sentence(at_best(scenarios, config.claim_margin, registry)),
+                                            release_sentence(releases(scenarios, registry))])))  # fmt: skip
+    if outcome.manifest.precision:
+        console.print(precision_sentence(outcome.manifest.precision))
+    print(summary_path(outcome.folder), file=paths_to)
+    if outcome.report:
+        print(outcome.report, file=paths_to)
     if outcome.interrupted:
         console.print("[red]interrupted[/red]: the results folder is marked incomplete")
-        return INTERRUPTED
-    if not summary.complete:
-        for scenario in outcome.scenarios:
+    elif not outcome.summary.complete:
+        for scenario in scenarios:
             if scenario.error:
                 console.print(f"[red]{scenario.id}[/red]: {scenario.error}", soft_wrap=True)
         console.print("[red]some scenarios failed[/red]: the results folder is marked incomplete")
-        return RUN_FAILED
-    return OK
 
 
-def precision_sentence(precision: dict[str, Any]) -> str:
+def precision_sentence(precision: PrecisionRecord) -> str:
     """Why a precision run stopped, and the precision it reached."""
-    reached = precision.get("reached")
-    figure = f"{reached:.1%}" if reached is not None else "no interval yet"
-    if precision.get("stopped") == "precise":
-        return f"precise: after {precision['rounds']} rounds every headline ratio's 95% half-width is {figure} or less"
+    figure = f"{precision.reached:.1%}" if precision.reached is not None else "no interval yet"
+    if precision.stopped == "precise":
+        return f"precise: after {precision.rounds} rounds every headline ratio's 95% half-width is {figure} or less"
     return (
-        f"[yellow]out of time[/yellow] after {precision['rounds']} rounds ({precision['max_minutes']:g} minutes): the "
-        f"widest headline half-width is {figure}, short of {precision['target']:.0%}"
+        f"[yellow]out of time[/yellow] after {precision.rounds} rounds ({precision.max_minutes:g} minutes): the "
+        f"widest headline half-width is {figure}, short of {precision.target:.0%}"
     )
 
 
-def print_ceiling(config: BenchConfig, user_classes: list[str], as_json: bool) -> int:
-    """Measure the client's ceiling for ``user_classes`` and print it (one JSON object with ``as_json``)."""
-    check_cpus_here(config)
-    with tempfile.TemporaryDirectory(prefix="titanic-bench-ceiling-") as scratch:
-        result = ceiling.measure(config, user_classes, Path(scratch))
+def show_ceiling(ceiling: Ceiling, as_json: bool) -> None:
+    """The client's ceiling per user class (one JSON object with ``as_json``)."""
     if as_json:
-        print(result.model_dump_json())
-        return OK
+        print(ceiling.figures.model_dump_json())
+        return
+    config = ceiling.request.config
     print(
         f"client ceiling on CPU {config.client_cpus} against the null server on CPU {config.server_cpus}, "
         f"{config.users} users, {config.ceiling_duration:g} s per mode:"
     )
-    for user_class in user_classes:
-        row = result.user_classes[user_class]
+    for user_class in ceiling.request.user_classes:
+        row = ceiling.figures.user_classes[user_class]
         print(
             f"  {user_class:<9} keep-alive {row.keepalive_rps:>9,.0f} rps "
             f"({row.keepalive_client_cpu_percent:.0f}% CPU)   new connection per request "
             f"{row.new_connection_rps:>9,.0f} rps ({row.new_connection_client_cpu_percent:.0f}% CPU)"
         )
-    return OK
 
 
-def print_step(step: Step) -> None:
+def show_step(step: Step) -> None:
     """One step of a bisection: the candidate against the good release, and the decision."""
     moved = f"{step.moved:+.1%} (90% CI {step.low90:+.1%} to {step.high90:+.1%})" if step.moved is not None else "?"
     figures = f"{step.good_figure or 0:,.4g} -> {step.figure or 0:,.4g}"
     console.print(f"[bold]{step.version}[/bold]: {figures}, moved {moved}: {step.decision}", soft_wrap=True)
 
 
-def print_environments(found: list[dict[str, Any]]) -> None:
-    """The cached environments of version sets, with their size."""
-    if not found:
-        print(f"no cached environments in {cache_folder() / 'envs'}")
-    for entry in found:
+def show_environments(found: Environments) -> None:
+    """The cached environments of version sets, with their size; or how many were removed."""
+    if found.removed is not None:
+        print(f"removed {found.removed} cached environment(s)")
+        return
+    if not found.cached:
+        print(f"no cached environments in {found.folder}")
+    for entry in found.cached:
         whole = "" if entry["complete"] else "  (incomplete: rebuilt when next needed)"
         print(f"{entry['label']:<32} {entry['bytes'] / 1e6:>8,.0f} MB  {entry['folder']}{whole}")
+
+
+def show_comparison(comparison: Reproduction, as_json: bool) -> None:
+    """A comparison of two runs: the tables and the conclusion, or one JSON object with ``as_json``."""
+    if as_json:
+        print(comparison.model_dump_json(indent=2))
+    else:
+        print_comparison(comparison)
+
+
+def show_reproduced(reproduced: Reproduced, as_json: bool, *, paths_to: TextIO) -> None:
+    """The comparison with the recorded run (the new run's own outcome was drawn as it finished)."""
+    if reproduced.comparison is not None:
+        show_comparison(reproduced.comparison, as_json)
+    if reproduced.report is not None:
+        print(reproduced.report, file=paths_to)
+
+
+def show_bisection(found: Bisection, as_json: bool) -> None:
+    if as_json:
+        print(found.model_dump_json(indent=2))
+    else:
+        console.print(found.sentence, soft_wrap=True)
 
 
 def print_comparison(comparison: Reproduction) -> None:
@@ -337,7 +353,7 @@ def reproduction_sentence(comparison: Reproduction) -> str:
         sentence += f" ({', '.join(changed)})"
     if comparison.outcome == "undetermined" and comparison.rounds_needed:
         sentence += f"; about {comparison.rounds_needed} rounds per run would decide every ratio"
-    return sentence + f" (exit {comparison.exit_code})"
+    return sentence + f" (exit {EXIT_CODES[comparison.outcome]})"
 
 
 def move_interval(low: float | None, high: float | None) -> str:
@@ -346,13 +362,13 @@ def move_interval(low: float | None, high: float | None) -> str:
     return f"{low:+.0%} to {high:+.0%}"
 
 
-def print_server_configs() -> None:
+def show_server_configs(registry: Registry) -> None:
     """``bench list``: every named server config and model, as ``--servers`` and ``--model`` take them."""
     table = Table(title="server configs (--servers)", caption=f"models (--model): {', '.join(MODEL_NAMES)}")
     for column in ("name", "framework", "handler", "server", "command (port 8000, 1 worker)"):
         table.add_column(column)
-    for name in app_servers():
-        config = SERVER_CONFIGS[name]
+    for name in registry.app_servers:
+        config = registry.configs[name]
         command = " ".join(config.command_line("127.0.0.1", 8000, 1)).replace(sys.executable, "python")
         table.add_row(name, config.framework, config.handler or config.description, config.server, command)
     Console(width=200).print(table)

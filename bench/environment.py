@@ -10,9 +10,9 @@ import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
-from bench.server_configs import SERVER_CONFIGS
+from bench.registry import Registry
+from bench.results import EnvironmentRecord, GitState
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONSTRAINTS = PROJECT_ROOT / "constraints.txt"
@@ -32,15 +32,14 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def packages() -> list[str]:
+def packages(registry: Registry) -> list[str]:
     """Every distribution on the measured path: each registered server config's, then the harness's."""
-    from_configs = [name for config in SERVER_CONFIGS.values() for name in config.packages]
-    return list(dict.fromkeys([*from_configs, *HARNESS_PACKAGES]))
+    return list(dict.fromkeys([*registry.packages, *HARNESS_PACKAGES]))
 
 
-def package_versions() -> dict[str, str | None]:
+def package_versions(registry: Registry) -> dict[str, str | None]:
     versions: dict[str, str | None] = {}
-    for name in packages():
+    for name in packages(registry):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -60,7 +59,7 @@ def tool_versions() -> dict[str, str | None]:
     return versions
 
 
-def git_state() -> dict[str, Any]:
+def git_state() -> GitState:
     """The commit and whether the tree had uncommitted changes (None outside a git checkout)."""
 
     def git(*args: str) -> str | None:
@@ -74,26 +73,26 @@ def git_state() -> dict[str, Any]:
 
     commit = git("rev-parse", "HEAD")
     status = git("status", "--porcelain", "--untracked-files=no") if commit else None
-    return {"commit": commit, "dirty": None if status is None else bool(status)}
+    return GitState(commit=commit, dirty=None if status is None else bool(status))
 
 
 def constraints_sha256() -> str | None:
     return hashlib.sha256(CONSTRAINTS.read_bytes()).hexdigest() if CONSTRAINTS.is_file() else None
 
 
-def describe() -> dict[str, Any]:
-    """The environment block of a manifest."""
-    return {
-        "hostname": socket.gethostname(),
-        "platform": platform.platform(),
-        "cpu_model": cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "cpus_available": sorted(os.sched_getaffinity(0)),
-        "python": sys.version.split()[0],
-        "python_implementation": platform.python_implementation(),
-        "packages": package_versions(),
-        "tools": tool_versions(),
-        "constraints_sha256": constraints_sha256(),
-        "git": git_state(),
-        "load_average_before": list(os.getloadavg()),
-    }
+def describe(registry: Registry) -> EnvironmentRecord:
+    """The environment block of a manifest: ``registry``'s packages among those whose versions it records."""
+    return EnvironmentRecord(
+        hostname=socket.gethostname(),
+        platform=platform.platform(),
+        cpu_model=cpu_model(),
+        cpu_count=os.cpu_count(),
+        cpus_available=sorted(os.sched_getaffinity(0)),
+        python=sys.version.split()[0],
+        python_implementation=platform.python_implementation(),
+        packages=package_versions(registry),
+        tools=tool_versions(),
+        constraints_sha256=constraints_sha256(),
+        git=git_state(),
+        load_average_before=list(os.getloadavg()),
+    )

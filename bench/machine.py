@@ -16,11 +16,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from bench.errors import BenchError, RunFailed
+from bench.errors import RunFailed
 from bench.sampling import steal_seconds
 from bench.servers import pinned
 from bench.stats import coefficient_of_variation
@@ -58,15 +57,6 @@ class Machine(BaseModel):
                 f"the hypervisor stole {self.server_steal:.1%} of the server CPUs' time (> {NOISY_STEAL:.0%})"
             )
         return " and ".join(reasons)
-
-
-def recorded(manifest: dict[str, Any]) -> Machine | None:
-    """The steadiness a manifest recorded (None: a run made before it was recorded, or against a target)."""
-    stored = manifest.get("machine")
-    try:
-        return Machine.model_validate(stored) if stored else None
-    except ValueError:
-        raise BenchError("the manifest's machine record is corrupt") from None
 
 
 def count_slices(seconds: float = PROBE_SECONDS, slice_seconds: float = SLICE_SECONDS) -> list[float]:

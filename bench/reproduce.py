@@ -26,10 +26,12 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 from scipy import stats
 
-from bench import analysis, environment
+from bench import environment
+from bench.analysis import claim, ratios, select
 from bench.config import BenchConfig
 from bench.errors import BenchError
-from bench.results import REPRODUCTION, Scenario, load_manifest, load_summary, write_json_atomically
+from bench.registry import Registry
+from bench.results import Manifest, Scenario, load_manifest, load_summary
 from bench.stats import CONFIDENCE, log_ratios, median, rounds_for_shift, shift_interval
 
 SIGNIFICANCE = 0.05
@@ -119,10 +121,6 @@ class Reproduction(Record):
     figures: list[Change]
 
     @property
-    def exit_code(self) -> int:
-        return EXIT_CODES[self.outcome]
-
-    @property
     def rounds_needed(self) -> int | None:
         """The most rounds per run any undetermined ratio needs to be decided."""
         return max((m.rounds_needed for m in self.ratios if m.rounds_needed), default=None)
@@ -138,12 +136,12 @@ def welch_p_value(before: list[float], after: list[float]) -> float | None:
 
 
 def figure_changes(before: list[Scenario], after: list[Scenario]) -> list[Change]:
-    old, new = analysis.groups(analysis.closed_loop(before)), analysis.groups(analysis.closed_loop(after))
+    old, new = select.groups(select.closed_loop(before)), select.groups(select.closed_loop(after))
     changes = []
     for key in [k for k in old if k in new]:
         for figure in FIGURES:
-            a = [float(getattr(s, figure)) for s in analysis.usable(old[key]) if getattr(s, figure) is not None]
-            b = [float(getattr(s, figure)) for s in analysis.usable(new[key]) if getattr(s, figure) is not None]
+            a = [float(getattr(s, figure)) for s in select.usable(old[key]) if getattr(s, figure) is not None]
+            b = [float(getattr(s, figure)) for s in select.usable(new[key]) if getattr(s, figure) is not None]
             first, second = (median(a) if a else None), (median(b) if b else None)
             change = second / first - 1 if first and second is not None else None
             p_value = welch_p_value(a, b)
@@ -195,14 +193,17 @@ def decide(
     return "undetermined", needed, moves
 
 
-def ratio_moves(before: list[Scenario], after: list[Scenario], tolerance: float) -> list[RatioMove]:
-    old = {c.key: c for c in analysis.comparisons(before)}
-    new = {c.key: c for c in analysis.comparisons(after)}
+def ratio_moves(
+    before: list[Scenario], after: list[Scenario], tolerance: float, registries: tuple[Registry, Registry]
+) -> list[RatioMove]:
+    """Each ratio both runs made (each judged with its own run's registry), and how it moved."""
+    old = {c.key: c for c in ratios.comparisons(before, registries[0])}
+    new = {c.key: c for c in ratios.comparisons(after, registries[1])}
     common = [k for k in old if k in new]
     moves = []
     for key in common:
-        first = log_ratios(*analysis.values_behind(before, old[key]))
-        second = log_ratios(*analysis.values_behind(after, new[key]))
+        first = log_ratios(*ratios.values_behind(before, old[key]))
+        second = log_ratios(*ratios.values_behind(after, new[key]))
         decision, needed, moved = decide(first, second, tolerance, change_confidence(len(common)))
         before_ratio, after_ratio = old[key].ratio, new[key].ratio
         if before_ratio and after_ratio is not None:  # shown as the two ratios' move; decided on the shift
@@ -215,8 +216,10 @@ def ratio_moves(before: list[Scenario], after: list[Scenario], tolerance: float)
     return moves
 
 
-def verdict_pairs(before: list[Scenario], after: list[Scenario], margin: float) -> list[VerdictPair]:
-    old, new = verdicts_by_key(before, margin), verdicts_by_key(after, margin)
+def verdict_pairs(
+    before: list[Scenario], after: list[Scenario], margin: float, registries: tuple[Registry, Registry]
+) -> list[VerdictPair]:
+    old, new = verdicts_by_key(before, margin, registries[0]), verdicts_by_key(after, margin, registries[1])
     return [
         VerdictPair(label=key[0], model=key[1], workers=key[2], endpoint=key[3], metric=key[4],
                     before=old.get(key), after=new.get(key))
@@ -224,8 +227,10 @@ def verdict_pairs(before: list[Scenario], after: list[Scenario], margin: float) 
     ]  # fmt: skip
 
 
-def verdicts_by_key(scenarios: list[Scenario], margin: float) -> dict[tuple[str, str, int, str, str], str]:
-    return {analysis.verdict_key(v): v.verdict for v in analysis.verdicts(scenarios, margin)}
+def verdicts_by_key(
+    scenarios: list[Scenario], margin: float, registry: Registry
+) -> dict[tuple[str, str, int, str, str], str]:
+    return {claim.verdict_key(v): v.verdict for v in claim.verdicts(scenarios, margin, registry)}
 
 
 def outcome_of(moves: list[RatioMove], pairs: list[VerdictPair]) -> Outcome:
@@ -237,23 +242,23 @@ def outcome_of(moves: list[RatioMove], pairs: list[VerdictPair]) -> Outcome:
     return "undetermined"
 
 
-def environment_differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+def environment_differences(before: Manifest, after: Manifest) -> list[str]:
     """What differs between two manifests' environments (packages, CPU, cores, Python, commit) and in the
     settings that change what a figure measures (the client's close style, user class and users)."""
-    first, second = before.get("environment", {}), after.get("environment", {})
+    first, second = before.environment.model_dump(), after.environment.model_dump()
     differences = []
     for name, label in (("cpu_model", "CPU model"), ("cpu_count", "core count"), ("python", "Python"),
                         ("hostname", "host"), ("constraints_sha256", "constraints.txt")):  # fmt: skip
-        if first.get(name) != second.get(name):
-            differences.append(f"{label}: {first.get(name)} -> {second.get(name)}")
-    if first.get("git", {}).get("commit") != second.get("git", {}).get("commit"):
-        differences.append(f"git commit: {first.get('git', {}).get('commit')} -> {second.get('git', {}).get('commit')}")
+        if first[name] != second[name]:
+            differences.append(f"{label}: {first[name]} -> {second[name]}")
+    if before.environment.git.commit != after.environment.git.commit:
+        differences.append(f"git commit: {before.environment.git.commit} -> {after.environment.git.commit}")
+    old_config, new_config = before.config.to_json_dict(), after.config.to_json_dict()
     for setting in MEASUREMENT_SETTINGS:
-        old_setting, new_setting = before.get("config", {}).get(setting), after.get("config", {}).get(setting)
-        if old_setting != new_setting:
-            differences.append(f"{setting}: {old_setting} -> {new_setting}")
+        if old_config[setting] != new_config[setting]:
+            differences.append(f"{setting}: {old_config[setting]} -> {new_config[setting]}")
     for block in ("packages", "tools"):
-        old_versions, new_versions = first.get(block, {}), second.get(block, {})
+        old_versions, new_versions = first[block], second[block]
         for name in sorted(set(old_versions) & set(new_versions)):  # what one side never recorded is unknown
             if old_versions[name] != new_versions[name]:
                 differences.append(f"{name}: {old_versions.get(name)} -> {new_versions.get(name)}")
@@ -268,10 +273,11 @@ def compare(before: Path, after: Path, tolerance: float = DEFAULT_TOLERANCE) -> 
     first, second = recorded_config(before), recorded_config(after)
     if first.model != second.model:
         raise BenchError(f"{before} and {after} served different models: not comparable")
-    moves = ratio_moves(old.scenarios, new.scenarios, tolerance)
+    registries = first.registry, second.registry
+    moves = ratio_moves(old.scenarios, new.scenarios, tolerance, registries)
     if not moves:
         raise BenchError(f"{before} and {after} have no ratio in common: nothing to compare")
-    pairs = verdict_pairs(old.scenarios, new.scenarios, first.claim_margin)
+    pairs = verdict_pairs(old.scenarios, new.scenarios, first.claim_margin, registries)
     return Reproduction(
         before=str(before), after=str(after), tolerance=tolerance, outcome=outcome_of(moves, pairs),
         environment_differences=environment_differences(load_manifest(before), load_manifest(after)),
@@ -281,18 +287,12 @@ def compare(before: Path, after: Path, tolerance: float = DEFAULT_TOLERANCE) -> 
 
 def installed_version_differences(folder: Path) -> list[str]:
     """Packages whose installed version differs from the one recorded in ``folder``'s manifest."""
-    recorded = load_manifest(folder).get("environment", {}).get("packages", {})
-    installed = environment.package_versions()
+    manifest = load_manifest(folder)
+    recorded = manifest.environment.packages
+    installed = environment.package_versions(manifest.config.registry)
     return [f"{name}: recorded {version}, installed {installed.get(name)}"
             for name, version in recorded.items() if installed.get(name) != version]  # fmt: skip
 
 
 def recorded_config(folder: Path) -> BenchConfig:
-    try:
-        return BenchConfig.model_validate(load_manifest(folder)["config"])
-    except (KeyError, ValueError):
-        raise BenchError(f"{folder}/manifest.json has no valid recorded config") from None
-
-
-def write_reproduction(folder: Path, comparison: Reproduction) -> None:
-    write_json_atomically(folder / REPRODUCTION, comparison.model_dump(mode="json"))
+    return load_manifest(folder).config

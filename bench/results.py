@@ -14,17 +14,23 @@ Older schema versions are migrated on load (``update_summary_to_N``, ``update_ma
 from __future__ import annotations
 
 import json
-import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from bench.atomic import write_json_atomically
+from bench.config import BenchConfig
+from bench.database import DatabaseRecord
 from bench.errors import BenchError
-from bench.limits import LOWER_BOUNDS, MIN_SERVER_BUSY, Limit
+from bench.limits import LOWER_BOUNDS, MIN_SERVER_BUSY, Evidence, Limit, limit
+from bench.load.closing import CloseStyle
+from bench.machine import Machine
+from bench.registry import BUILT_IN
 from bench.sampling import CpuUsage
-from bench.server_configs import DEFAULT_FOR_FRAMEWORK, server_config
+from bench.versions import InstalledSet
 
 # 2: server_busy, under_driven and close_style per scenario; close_style in the config.
 # 3: verdicts as records judged against the claim's band, with the rule they were judged by; the client
@@ -35,6 +41,7 @@ SCHEMA_VERSION = 4
 MANIFEST = "manifest.json"
 SUMMARY = "summary.json"
 REPRODUCTION = "reproduction.json"
+BISECTION = "bisect.json"
 RAW = "raw"
 MEASUREMENT = "measurement.json"  # in raw/<scenario>/: the CPU window, the database's reads, the commands
 SERVER_LOG = "server.log"  # in raw/<scenario>/
@@ -45,12 +52,6 @@ RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 # What the flags of a scenario mean, defined once (what limited it: bench.limits).
 NEAR_CLIENT_LIMIT = 0.70  # near_client_limit: rps above this share of the client's ceiling (null server)
 MAX_FAILURE_RATIO = 0.001  # valid: at most this share of requests failed
-
-CloseStyle = Literal["prompt", "lazy"]
-CLOSE_STYLES: dict[str, str] = {  # how the client closes a connection that carries one request
-    "prompt": "the client half-closes right after sending its request (the server's capacity)",
-    "lazy": "the client closes after reading the answer, as most clients do",
-}
 
 
 def under_driven(server_busy: float | None, limited_by: Limit = "client") -> bool:
@@ -118,7 +119,7 @@ class Scenario(BaseModel):
         """Results written before named server configs ran each framework's default config, one worker."""
         if isinstance(data, dict) and "server" not in data:
             framework = data.get("framework", "")
-            return {**data, "server": DEFAULT_FOR_FRAMEWORK.get(framework, framework), "workers": 1}
+            return {**data, "server": BUILT_IN.defaults.get(framework, framework), "workers": 1}
         return data
 
     @property
@@ -197,6 +198,69 @@ class ClientCeiling(BaseModel):
     user_classes: dict[str, CeilingFigures]
 
 
+class GitState(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    commit: str | None  # None: not a git checkout
+    dirty: bool | None  # uncommitted changes in tracked files
+
+
+class EnvironmentRecord(BaseModel):
+    """What a run ran on (``bench.environment.describe``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hostname: str
+    platform: str
+    cpu_model: str
+    cpu_count: int | None
+    cpus_available: list[int]
+    python: str
+    python_implementation: str
+    packages: dict[str, str | None]  # every distribution on the measured path (None: not installed)
+    tools: dict[str, str | None] = Field(default_factory=dict)  # external tools' versions (schema 1: none)
+    constraints_sha256: str | None
+    git: GitState
+    load_average_before: list[float]
+
+
+class PrecisionRecord(BaseModel):
+    """Why a ``--precision`` run stopped adding rounds, and the precision it reached."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    target: float
+    reached: float | None  # the widest headline half-width (None: some ratio has no interval yet)
+    rounds: int
+    max_minutes: float
+    stopped: Literal["precise", "out of time"] | None  # None: another round was planned
+
+
+class Manifest(BaseModel):
+    """How a run was made: its config, what it ran on, the exact commands, the database and the client's
+    ceiling. Filled in as the run goes (so not frozen) and rewritten after each step."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int
+    run_id: str
+    started_utc: str
+    finished_utc: str | None = None
+    command_line: list[str] | None = None
+    config: BenchConfig
+    environment: EnvironmentRecord
+    cpu_sets: dict[str, list[int]]
+    machine: Machine | None = None  # the machine's steadiness (None: before it was recorded, or a target's)
+    version_sets: list[InstalledSet] = Field(default_factory=list)  # --vary: each version set's environment
+    commands: dict[str, dict[str, list[str]]] = Field(default_factory=dict)  # <server>-w<workers>-<endpoint>
+    database: DatabaseRecord | None = None  # the passenger database, where an endpoint read one
+    database_error: str | None = None
+    client_ceiling: ClientCeiling | None = None
+    client_ceiling_error: str | None = None
+    precision: PrecisionRecord | None = None
+    interrupted: bool | None = None  # None: still running (or killed before it could say)
+
+
 class Summary(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -205,24 +269,6 @@ class Summary(BaseModel):
     complete: bool
     scenarios: list[Scenario]
     verdicts: list[Verdict] = Field(default_factory=list)
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write to a temporary file beside ``path``, flush it to disk, and rename it into place."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with temporary.open("w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise BenchError(f"cannot write {path}: {error.strerror or error}") from None
-
-
-def write_json_atomically(path: Path, content: Any) -> None:
-    write_text_atomically(path, json.dumps(content, indent=2) + "\n")
 
 
 def create_run_folder(results_dir: Path, run_id: str) -> Path:
@@ -245,6 +291,62 @@ def raw_dir(folder: Path, scenario_id: str) -> Path:
     path = folder / RAW / scenario_id
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def raw_root(folder: Path) -> Path:
+    """The run's raw folder: a scenario's files (``ScenarioFiles``) and the run's own (the client's ceiling's
+    runs, the database's log)."""
+    return folder / RAW
+
+
+def database_log(folder: Path) -> Path:
+    return folder / RAW / DATABASE_LOG
+
+
+def summary_path(folder: Path) -> Path:
+    return folder / SUMMARY
+
+
+@dataclass(frozen=True)
+class ScenarioFiles:
+    """The raw files of one measurement, in its own folder (``raw/<scenario>/``), each named here whoever
+    writes it: the harness, Locust, wrk."""
+
+    folder: Path
+
+    @property
+    def server_log(self) -> Path:
+        return self.folder / SERVER_LOG
+
+    @property
+    def measurement(self) -> Path:
+        return self.folder / MEASUREMENT
+
+    @property
+    def latency(self) -> Path:
+        """The recorder's latency record (``bench.load.recorder``), merged over Locust's workers."""
+        return self.folder / "latency.json"
+
+    @property
+    def locust(self) -> Path:
+        """The prefix of Locust's own CSV and JSON files."""
+        return self.folder / "locust"
+
+    @property
+    def locust_log(self) -> Path:
+        return self.folder / "locust.log"
+
+    @property
+    def locust_stdout(self) -> Path:
+        return self.folder / "locust.stdout"
+
+    @property
+    def wrk(self) -> Path:
+        return self.folder / "wrk.json"
+
+    @property
+    def wrk_warmup(self) -> Path:
+        return self.folder / "wrk-warmup.json"
 
 
 def _read_json(path: Path) -> Any:
@@ -282,8 +384,9 @@ def update_summary_to_2(folder: Path, content: dict[str, Any], manifest: dict[st
             if cpu.get("wall_seconds"):  # schema 1 recorded no steal: a stolen moment reads as idle
                 busy = CpuUsage(cpu["wall_seconds"], cpu.get("server_seconds"), 0.0).server_busy(cores)
         closed_loop = scenario.get("target_rps") is None
-        server = scenario.get("server") or DEFAULT_FOR_FRAMEWORK.get(scenario.get("framework", ""), "")
-        closes = not server_config(server).keeps_connections_alive
+        # schema 1 knew the built-in configs only
+        server = scenario.get("server") or BUILT_IN.defaults.get(scenario.get("framework", ""), "")
+        closes = not BUILT_IN.config(server).keeps_connections_alive
         scenarios.append(
             {**scenario, "server_busy": busy, "server_steal": None, "under_driven": closed_loop and under_driven(busy),
              "close_style": "lazy" if closes else None}
@@ -325,14 +428,18 @@ def update_manifest_to_3(content: dict[str, Any]) -> dict[str, Any]:
 
 
 def update_summary_to_4(content: dict[str, Any]) -> dict[str, Any]:
-    """Schema 3 -> 4: no database was read before, so a scenario's limit follows from its flags alone."""
-    scenarios = [
-        {
-            **scenario,
-            "limited_by": "client" if scenario.get("under_driven") or scenario.get("client_bound") else "server",
-        }
-        for scenario in content.get("scenarios", [])
-    ]
+    """Schema 3 -> 4: each scenario's limit by today's rule (``bench.limits.limit``) from the evidence it stored;
+    no database was read before."""
+    scenarios = []
+    for scenario in content.get("scenarios", []):
+        busiest = max((w.get("cpu_percent") or 0.0 for w in scenario.get("client_workers") or []), default=0.0)
+        evidence = Evidence(
+            server_busy=scenario.get("server_busy"),
+            client_percent=max(scenario.get("client_cpu_percent") or 0.0, busiest),
+            lazy_close=scenario.get("close_style") == "lazy",
+            open_loop=scenario.get("target_rps") is not None,
+        )
+        scenarios.append({**scenario, "limited_by": limit(evidence)})
     return {**content, "schema_version": 4, "scenarios": scenarios}
 
 
@@ -349,7 +456,7 @@ def load_summary(folder: Path, require_complete: bool = True) -> Summary:
     content = _read_json(path)
     _check_version(path, content)
     if content["schema_version"] == 1:
-        content = update_summary_to_2(folder, content, load_manifest(folder))
+        content = update_summary_to_2(folder, content, migrated_manifest(folder))
     if content["schema_version"] == 2:
         content = update_summary_to_3(content)
     if content["schema_version"] == 3:
@@ -365,7 +472,9 @@ def load_summary(folder: Path, require_complete: bool = True) -> Summary:
     return summary
 
 
-def load_manifest(folder: Path) -> dict[str, Any]:
+def migrated_manifest(folder: Path) -> dict[str, Any]:
+    """A results folder's manifest as today's schema has it, still plain JSON (what schema 1's summary
+    migration reads)."""
     path = folder / MANIFEST
     content = _read_json(path)
     _check_version(path, content)
@@ -378,13 +487,35 @@ def load_manifest(folder: Path) -> dict[str, Any]:
     return dict(content)
 
 
-def load_ceiling(manifest: dict[str, Any]) -> ClientCeiling | None:
-    """The client ceiling a (migrated) manifest recorded, if it was measured."""
-    ceiling = manifest.get("client_ceiling")
+def load_manifest(folder: Path) -> Manifest:
+    """The checked manifest of a results folder, migrated to today's schema, or one clear error line."""
+    content = migrated_manifest(folder)
     try:
-        return ClientCeiling.model_validate(ceiling) if ceiling else None
-    except ValidationError:
-        raise BenchError("the manifest's client_ceiling is corrupt") from None
+        return Manifest.model_validate(content)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise BenchError(f"{folder / MANIFEST} is corrupt: {where}: {first['msg']}") from None
+    except BenchError as error:  # a recorded config naming a config it cannot define again
+        raise BenchError(f"{folder / MANIFEST} is corrupt: {error}") from None
+
+
+def write_manifest(folder: Path, manifest: Manifest) -> None:
+    write_json_atomically(folder / MANIFEST, manifest.model_dump(mode="json"))
+
+
+def write_summary(folder: Path, summary: Summary) -> None:
+    write_json_atomically(folder / SUMMARY, summary.model_dump(mode="json"))
+
+
+def write_reproduction(folder: Path, comparison: BaseModel) -> None:
+    """``bench reproduce``'s comparison (``bench.reproduce.Reproduction``), beside the new run's summary."""
+    write_json_atomically(folder / REPRODUCTION, comparison.model_dump(mode="json"))
+
+
+def write_bisection(folder: Path, bisection: BaseModel) -> None:
+    """What ``bench bisect`` found (``bench.bisect.Bisection``), beside its steps' run folders."""
+    write_json_atomically(folder / BISECTION, bisection.model_dump(mode="json"))
 
 
 def load_reproduction(folder: Path) -> dict[str, Any] | None:

@@ -23,7 +23,7 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -33,35 +33,36 @@ import psutil
 
 from bench import ceiling as client_ceiling
 from bench import environment, machine, processes, versions
-from bench.analysis import precision_reached, verdicts
+from bench.analysis.claim import precision_reached, verdicts
+from bench.atomic import write_json_atomically
 from bench.config import BenchConfig
 from bench.database import Database, EmbeddedDatabase, ExistingDatabase, UnavailableDatabase
 from bench.errors import BenchError
 from bench.latency import decode, percentiles_ms
 from bench.limits import CLIENT_BOUND_PERCENT, Evidence, limit
 from bench.load import wrk
+from bench.load.closing import CloseStyle
 from bench.load.runner import LoadSpec, LocustRun
 from bench.load.workload import WORKLOADS
 from bench.results import (
-    DATABASE_LOG,
-    MANIFEST,
     MAX_FAILURE_RATIO,
-    MEASUREMENT,
     NEAR_CLIENT_LIMIT,
-    RAW,
     SCHEMA_VERSION,
-    SERVER_LOG,
-    SUMMARY,
     CeilingFigures,
-    CloseStyle,
+    Manifest,
+    PrecisionRecord,
     Scenario,
+    ScenarioFiles,
+    Summary,
     create_run_folder,
+    database_log,
     raw_dir,
+    raw_root,
     under_driven,
-    write_json_atomically,
+    write_manifest,
+    write_summary,
 )
 from bench.sampling import CpuUsage
-from bench.server_configs import server_config
 from bench.servers import RemoteServer, Server, ServerSpec, free_port
 from bench.verify import verify, verify_user_configs
 from bench.window import measure_window
@@ -85,10 +86,7 @@ class ScenarioKey:
     target_rps: float | None = None
     load_share: float | None = None  # in a sweep: target_rps as a share of the variant's closed-loop rps
     close_style: CloseStyle | None = None  # where the server closes each connection: how the client closes
-
-    @property
-    def framework(self) -> str:
-        return server_config(self.server).framework
+    framework: str = field(kw_only=True)  # the config's app family, as the registry knows it
 
     @property
     def id(self) -> str:
@@ -104,14 +102,24 @@ class ScenarioKey:
         return self.repeat % 2 == 0
 
 
-CEILING_KEY = ScenarioKey("null", "client ceiling", 0)
+CEILING_KEY = ScenarioKey("null", "client ceiling", 0, framework="null")
 
 
 def round_plan(config: BenchConfig, number: int) -> list[ScenarioKey]:
     """Round ``number``: every variant and endpoint once, shuffled by a generator seeded from the config's
     order seed and the round's number (no seed: the fixed order of results made before rounds were drawn)."""
+    registry = config.registry
     keys = [
-        ScenarioKey(server, endpoint, number, model, workers, config.arrival_rate, close_style=close)
+        ScenarioKey(
+            server,
+            endpoint,
+            number,
+            model,
+            workers,
+            config.arrival_rate,
+            close_style=close,
+            framework=registry.family(server),
+        )
         for endpoint in config.endpoints
         for model in config.model
         for workers in config.workers
@@ -262,7 +270,7 @@ def measure(
     if reading:
         reading.check_alive()  # a database that stopped (or never started) fails each scenario that reads it, fast
     spec = ServerSpec(
-        server=key.server, model=key.model, host=config.host, port=port, workers=key.workers,
+        config.registry.config(key.server), model=key.model, host=config.host, port=port, workers=key.workers,
         cpus=tuple(config.server_cpus), database_url=reading.url if reading else None,
     )  # fmt: skip
     url = target or spec.url
@@ -272,7 +280,7 @@ def measure(
                     remote_workers=config.remote_workers)
     )  # fmt: skip
     commands.update(server=["target", url] if target else spec.command(), locust=load.spec.command())
-    with (out / SERVER_LOG).open("wb") as log, served(spec, log, target, config) as server:
+    with ScenarioFiles(out).server_log.open("wb") as log, served(spec, log, target, config) as server:
         verify(url, key.model, key.endpoint, reading.url if reading else None)
         crosschecked = None
 
@@ -295,7 +303,7 @@ def measure(
         if reading:
             reading.check_alive()
     write_json_atomically(
-        out / MEASUREMENT,
+        ScenarioFiles(out).measurement,
         {"t0": window.t0, "cpu": asdict(window.usage), "server_cores": server_cores, "reads": window.reads,
          "server_queue": window.server_queue, "commands": commands},
     )  # fmt: skip
@@ -341,46 +349,41 @@ def interrupts_raised() -> Iterator[None]:
 
 
 @dataclass
-class RunOutcome:
+class Finished:
+    """Where a run wrote its results, and whether a signal cut it short (its summary says whether it is complete)."""
+
     folder: Path
-    complete: bool
-    scenarios: list[Scenario]
     interrupted: bool
+
+
+# Progress: (scenarios done, scenarios planned, the key, its scenario once measured; None as it starts)
+OnScenario = Callable[[int, int, ScenarioKey, Scenario | None], None]
 
 
 def run(
     config: BenchConfig,
     run_id: str | None = None,
     command_line: list[str] | None = None,
-    on_scenario: Callable[[int, int, ScenarioKey, Scenario | None], None] | None = None,
+    on_scenario: OnScenario | None = None,
     plan: list[ScenarioKey] | None = None,
-) -> RunOutcome:
+) -> Finished:
     """Run ``plan`` (by default the config's whole matrix) into a new results folder.
 
     ``on_scenario`` reports progress.
     """
     run_id = run_id or default_run_id()
+    registry = config.registry
     verify_user_configs(config)  # a user's server config must keep the contract before anything is measured
     steadiness = machine.before_run(config.server_cpus) if not config.targets else None
     folder = create_run_folder(config.results_dir, run_id)
-    manifest: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "run_id": run_id,
-        "started_utc": utc_now(),
-        "finished_utc": None,
-        "command_line": command_line,
-        "config": config.to_json_dict(),
-        "environment": environment.describe(),
-        "cpu_sets": {"server": config.server_cpus, "client": config.client_cpus},
-        "machine": steadiness.model_dump(mode="json") if steadiness else None,
-        # --vary: each version set's environment, every distribution in it (installed before the run: cached)
-        "version_sets": [
-            versions.ensure(s).model_dump(mode="json") for s in versions.version_sets_of(config.server_names)
-        ],
-        "commands": {},
-        "database": None,  # the passenger database's record, where an endpoint reads one
-    }
-    write_json_atomically(folder / MANIFEST, manifest)
+    manifest = Manifest(
+        schema_version=SCHEMA_VERSION, run_id=run_id, started_utc=utc_now(), command_line=command_line,
+        config=config, environment=environment.describe(registry),
+        cpu_sets={"server": config.server_cpus, "client": config.client_cpus}, machine=steadiness,
+        # each version set's environment, every distribution in it (installed before the run: cached)
+        version_sets=[versions.ensure(s, registry.install_list) for s in registry.version_sets_of(config.server_names)],
+    )  # fmt: skip
+    write_manifest(folder, manifest)
     plan = list(plan or schedule(config))
     scenarios: list[Scenario] = []
     interrupted = False
@@ -401,13 +404,13 @@ def run(
                     on_scenario(index, len(plan), key, None)
                 scenario = measured_or_failed(config, key, folder, manifest, ceiling=ceiling, store=store)
                 scenarios.append(scenario)
-                write_summary(folder, run_id, scenarios, complete=False, margin=config.claim_margin)
+                record_summary(folder, run_id, scenarios, complete=False, config=config)
                 if on_scenario:
                     on_scenario(index + 1, len(plan), key, scenario)
                 index += 1
                 if config.precision is not None and index == len(plan):
                     more = more_rounds(config, scenarios, time.monotonic() - started)
-                    manifest["precision"] = more.record
+                    manifest.precision = more.record
                     plan += more.keys
         except Interrupted:
             interrupted = True
@@ -420,19 +423,19 @@ def run(
         and len(scenarios) == len(plan)
         and all(s.error is None for s in scenarios)
     )
-    write_summary(folder, run_id, scenarios, complete=complete, margin=config.claim_margin)
+    record_summary(folder, run_id, scenarios, complete=complete, config=config)
     if steadiness:
-        manifest["machine"] = machine.after_run(steadiness, watch).model_dump(mode="json")
-    manifest.update(finished_utc=utc_now(), interrupted=interrupted)
-    write_json_atomically(folder / MANIFEST, manifest)
-    return RunOutcome(folder, complete, scenarios, interrupted)
+        manifest.machine = machine.after_run(steadiness, watch)
+    manifest.finished_utc, manifest.interrupted = utc_now(), interrupted
+    write_manifest(folder, manifest)
+    return Finished(folder, interrupted)
 
 
 def measured_or_failed(
     config: BenchConfig,
     key: ScenarioKey,
     folder: Path,
-    manifest: dict[str, Any],
+    manifest: Manifest,
     *,
     ceiling: CeilingFigures | None,
     store: Database | None,
@@ -443,11 +446,11 @@ def measured_or_failed(
         scenario = measure(config, key, raw_dir(folder, key.id), commands, ceiling, store=store)
     except BenchError as error:
         scenario = failed_scenario(key, str(error))
-    manifest["commands"].setdefault(f"{key.server}-w{key.workers}-{key.endpoint}", commands)
+    manifest.commands.setdefault(f"{key.server}-w{key.workers}-{key.endpoint}", commands)
     return scenario
 
 
-def start_database(config: BenchConfig, folder: Path, manifest: dict[str, Any], stack: ExitStack) -> Database:
+def start_database(config: BenchConfig, folder: Path, manifest: Manifest, stack: ExitStack) -> Database:
     """The run's passenger database, started (the embedded one pinned, its log in the raw folder), loaded, checked
     and recorded in the manifest, and stopped with ``stack``; an ``UnavailableDatabase`` if it could not be (the
     manifest says why, and each scenario that reads it fails with that reason)."""
@@ -455,31 +458,31 @@ def start_database(config: BenchConfig, folder: Path, manifest: dict[str, Any], 
         if config.database_url:
             store: EmbeddedDatabase | ExistingDatabase = ExistingDatabase(config.database_url)
         else:
-            log = stack.enter_context((folder / RAW / DATABASE_LOG).open("wb"))
+            log = stack.enter_context(database_log(folder).open("wb"))
             store = EmbeddedDatabase(tuple(config.database_cpu_set), free_port("127.0.0.1"), log=log)
         stack.enter_context(store.start())
-        manifest["database"] = store.record().model_dump(mode="json")
+        manifest.database = store.record()
     except BenchError as error:
-        manifest["database_error"] = str(error)
+        manifest.database_error = str(error)
         return UnavailableDatabase(f"the passenger database could not be started: {error}")
     finally:
-        write_json_atomically(folder / MANIFEST, manifest)
+        write_manifest(folder, manifest)
     return store
 
 
-def measure_ceiling(config: BenchConfig, folder: Path, manifest: dict[str, Any]) -> CeilingFigures | None:
+def measure_ceiling(config: BenchConfig, folder: Path, manifest: Manifest) -> CeilingFigures | None:
     """The client's ceiling for the run's user class, recorded in the manifest (or why it was not measured)."""
     try:
         if config.remote_workers:
             raise BenchError("not measured: the load comes from remote workers, the null server is local")
-        measured = client_ceiling.measure(config, [config.user_class], folder / RAW)
-        manifest["client_ceiling"] = measured.model_dump(mode="json")
+        measured = client_ceiling.measure(config, [config.user_class], raw_root(folder))
+        manifest.client_ceiling = measured
         return measured.user_classes[config.user_class]
     except BenchError as error:
-        manifest.update(client_ceiling=None, client_ceiling_error=str(error))
+        manifest.client_ceiling, manifest.client_ceiling_error = None, str(error)
         return None
     finally:
-        write_json_atomically(folder / MANIFEST, manifest)
+        write_manifest(folder, manifest)
 
 
 def stop_children(before: set[int]) -> None:
@@ -493,7 +496,7 @@ class MoreRounds:
     """What a precision run does after a round: the next round's keys (none: stop), and why, for the manifest."""
 
     keys: list[ScenarioKey]
-    record: dict[str, Any]
+    record: PrecisionRecord
 
 
 def more_rounds(config: BenchConfig, scenarios: list[Scenario], elapsed: float) -> MoreRounds:
@@ -501,24 +504,24 @@ def more_rounds(config: BenchConfig, scenarios: list[Scenario], elapsed: float) 
     verdict), or when another round would end after ``max_minutes``; otherwise plan one more round."""
     assert config.precision is not None
     rounds = max(s.repeat for s in scenarios)
-    reached = precision_reached(scenarios)
-    record = {"target": config.precision, "reached": reached, "rounds": rounds, "max_minutes": config.max_minutes}
+    reached = precision_reached(scenarios, config.registry)
+    record = PrecisionRecord(
+        target=config.precision, reached=reached, rounds=rounds, max_minutes=config.max_minutes, stopped=None
+    )
     if reached is not None and reached <= config.precision:
-        return MoreRounds([], record | {"stopped": "precise"})
+        return MoreRounds([], record.model_copy(update={"stopped": "precise"}))
     if elapsed * (rounds + 1) / rounds > config.max_minutes * 60:
-        return MoreRounds([], record | {"stopped": "out of time"})
-    return MoreRounds(round_plan(config, rounds + 1), record | {"stopped": None})
+        return MoreRounds([], record.model_copy(update={"stopped": "out of time"}))
+    return MoreRounds(round_plan(config, rounds + 1), record)
 
 
-def write_summary(folder: Path, run_id: str, scenarios: list[Scenario], complete: bool, margin: float) -> None:
-    summary = {
-        "schema_version": SCHEMA_VERSION,
-        "run_id": run_id,
-        "complete": complete,
-        "scenarios": [scenario.model_dump(mode="json") for scenario in scenarios],
-        "verdicts": [verdict.model_dump(mode="json") for verdict in verdicts(scenarios, margin)],
-    }
-    write_json_atomically(folder / SUMMARY, summary)
+def record_summary(folder: Path, run_id: str, scenarios: list[Scenario], complete: bool, config: BenchConfig) -> None:
+    """The scenarios so far and the claim's verdicts on them, in summary.json."""
+    verdict_list = verdicts(scenarios, config.claim_margin, config.registry)
+    summary = Summary(
+        schema_version=SCHEMA_VERSION, run_id=run_id, complete=complete, scenarios=scenarios, verdicts=verdict_list
+    )
+    write_summary(folder, summary)
 
 
 def estimated_seconds(config: BenchConfig, scenarios: int) -> float:

@@ -14,7 +14,7 @@ from types import FrameType
 
 from bench import database
 from bench.errors import BenchError
-from bench.server_configs import server_config
+from bench.registry import BUILT_IN
 from bench.servers import Server, ServerSpec, ensure_port_free, free_port
 
 
@@ -23,7 +23,7 @@ def server_named(name: str, worker_class: str | None) -> str:
     gunicorn worker class may be chosen with ``--worker-class``."""
     if worker_class is None:
         return name
-    if server_config(name).framework != "flask":
+    if BUILT_IN.family(name) != "flask":
         raise BenchError("--worker-class chooses gunicorn's worker for flask only")
     return f"flask-gunicorn-{worker_class}"
 

@@ -1,9 +1,9 @@
 """The named server configs: which app, under which production server, started how.
 
 The built-ins are declared in ``servers.toml`` beside this module, in the same form a user's
-``--servers-file`` takes (``read_servers_file``); ``register`` adds a user's to the registry. Each config
-builds its exact command line from the address and the worker count; nothing else in the harness knows a
-server's flags.
+``--servers-file`` takes (``read_servers_file``); ``bench.registry`` holds them by name. Each config builds
+its exact command line from the address and the worker count; nothing else in the harness knows a server's
+flags.
 """
 
 from __future__ import annotations
@@ -95,32 +95,3 @@ def read_servers_file(path: Path) -> dict[str, dict[str, Any]]:
     """A user's ``--servers-file``: its configs' definitions, checked, as a run records them."""
     configs = parse_servers(read_toml(path), str(path))
     return {name: config.model_dump(mode="json", exclude={"name"}) for name, config in configs.items()}
-
-
-_BUILT_IN = read_toml(BUILT_IN_PATH)
-SERVER_CONFIGS: dict[str, ServerConfig] = parse_servers(_BUILT_IN, str(BUILT_IN_PATH))
-DEFAULT_FOR_FRAMEWORK: dict[str, str] = dict(_BUILT_IN["frameworks"])  # a framework named alone runs under this
-BUILT_IN_SERVERS = tuple(name for name, config in SERVER_CONFIGS.items() if config.framework != "null")
-
-
-def register(definitions: dict[str, dict[str, Any]]) -> None:
-    """Add a user's configs (``read_servers_file``, or as a manifest recorded them) to the registry."""
-    for name, config in parse_servers({"servers": definitions}, "servers file").items():
-        if name in BUILT_IN_SERVERS or name in DEFAULT_FOR_FRAMEWORK or name == "null":
-            raise BenchError(f"servers file: {name!r} is a built-in config's or a framework's name; choose another")
-        SERVER_CONFIGS[name] = config
-
-
-def app_servers() -> list[str]:
-    """Every registered config an app runs under: the built-ins, then a user's."""
-    return [name for name, config in SERVER_CONFIGS.items() if config.framework != "null"]
-
-
-def server_config(name: str) -> ServerConfig:
-    """The config called ``name``; a bare framework name means its default config."""
-    config = SERVER_CONFIGS.get(DEFAULT_FOR_FRAMEWORK.get(name, name))
-    if config is None:
-        raise BenchError(
-            f"unknown server config {name!r}; choose from {', '.join(app_servers())} (or add it with --servers-file)"
-        )
-    return config

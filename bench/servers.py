@@ -24,25 +24,21 @@ from apps.model import MODEL_ENV_VAR
 from apps.store import DATABASE_URL_ENV
 from bench import processes, sampling
 from bench.errors import BenchError
-from bench.server_configs import ServerConfig, server_config
+from bench.server_configs import ServerConfig
 from bench.versions import apps_path
 
 
 @dataclass(frozen=True)
 class ServerSpec:
-    """What to start: a named server config (or a framework's default one), its model, where it listens."""
+    """What to start: a server config, its model, where it listens."""
 
-    server: str
+    config: ServerConfig
     model: str = "rule"
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
     cpus: tuple[int, ...] = ()
     database_url: str | None = None  # the passenger database the app reads, given to it as $TITANIC_DATABASE_URL
-
-    @property
-    def config(self) -> ServerConfig:
-        return server_config(self.server)
 
     @property
     def name(self) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bench.analysis import closed_loop, groups, usable
+from bench.analysis.select import closed_loop, groups, usable
 from bench.config import BenchConfig
 from bench.errors import BenchError
 from bench.results import Scenario, Variant
@@ -35,7 +35,7 @@ def sweep_plan(config: BenchConfig, closed: Sequence[Scenario], shares: Sequence
                if (variant, endpoint) not in throughput]  # fmt: skip
     if missing:
         raise BenchError(f"the closed-loop run has no usable throughput for: {', '.join(missing)}")
-    plan = []
+    registry, plan = config.registry, []
     for repeat in range(1, config.repeats + 1):
         for endpoint in config.endpoints:
             for model, workers in cells:
@@ -44,9 +44,11 @@ def sweep_plan(config: BenchConfig, closed: Sequence[Scenario], shares: Sequence
                     for server, close in served
                 }
                 for share in shares:
-                    plan += [ScenarioKey(server, endpoint, repeat, model, workers, round(share * rate, 1), share, close)
+                    plan += [ScenarioKey(server, endpoint, repeat, model, workers, round(share * rate, 1), share, close,
+                                         framework=registry.family(server))
                              for (server, close), rate in rps.items()]  # fmt: skip
                 equal = round(EQUAL_LOAD_SHARE * min(rps.values()), 1)
-                plan += [ScenarioKey(server, endpoint, repeat, model, workers, equal, close_style=close)
+                plan += [ScenarioKey(server, endpoint, repeat, model, workers, equal, close_style=close,
+                                     framework=registry.family(server))
                          for server, close in served]  # fmt: skip
     return plan

@@ -23,7 +23,7 @@ from bench import database
 from bench.config import BenchConfig
 from bench.errors import BenchError
 from bench.load.workload import AGE, PASSENGER_ID, SEX, WORKLOADS, Workload
-from bench.server_configs import BUILT_IN_SERVERS
+from bench.registry import BUILT_IN_SERVERS
 from bench.servers import Server, ServerSpec, free_port, http_request
 
 Passengers = dict[int, tuple[int | None, Sex]]
@@ -125,8 +125,8 @@ def verify_user_configs(config: BenchConfig) -> None:
         if name in BUILT_IN_SERVERS or name in config.targets:
             continue
         for model in config.model:
-            spec = ServerSpec(server=name, model=model, host=config.host, port=free_port(config.host), workers=1,
-                              cpus=tuple(config.server_cpus))  # fmt: skip
+            spec = ServerSpec(config.registry.config(name), model=model, host=config.host,
+                              port=free_port(config.host), workers=1, cpus=tuple(config.server_cpus))  # fmt: skip
             with Server(spec) as server:
                 server.start(config.health_timeout)
                 check_contract(spec.url, name, model)

@@ -8,8 +8,9 @@ with the project's ``apps`` on their path; the harness and Locust stay where the
 
 A server config that declares a varied package among its ``packages`` (or declares none, so might use
 it) runs once per version set, under a derived name, ``CONFIG@PACKAGE-VERSION``; one that does not depend
-on it runs once, from the harness's environment. Derived configs are registered like a user's, so every
-later step (rounds, analysis, report) treats them as server configs.
+on it runs once, from the harness's environment. Derived configs join a run's registry
+(``Registry.with_versions``) like a user's, so every later step (rounds, analysis, report) treats them as
+server configs.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from pydantic import BaseModel, ConfigDict
 
 import apps
 from bench.errors import BenchError
-from bench.server_configs import SERVER_CONFIGS, ServerConfig
+from bench.server_configs import ServerConfig
 
 CACHE_ENV_VAR = "TITANIC_BENCH_CACHE"
 SEPARATOR = "@"  # between a config's name and its version set's label
@@ -69,9 +70,6 @@ class Derived:
 
     base: str
     version_set: VersionSet
-
-
-DERIVED: dict[str, Derived] = {}  # derived config name -> what it is
 
 
 class InstalledSet(BaseModel):
@@ -110,34 +108,6 @@ def sets_for(config: ServerConfig, vary: dict[str, list[str]]) -> list[VersionSe
     return [VersionSet(tuple(zip(relevant, versions, strict=True))) for versions in combinations] if relevant else []
 
 
-def expand(servers: list[str], vary: dict[str, list[str]]) -> list[str]:
-    """The configs a run measures: each of ``servers``, or its derived configs where it depends on a varied
-    package (registered here, so ``server_config`` knows them)."""
-    names: list[str] = []
-    for server in servers:
-        config = SERVER_CONFIGS[server]
-        version_sets = sets_for(config, vary)
-        if not version_sets:
-            names.append(server)
-        for version_set in version_sets:
-            name = f"{server}{SEPARATOR}{version_set.label}"
-            python = str(environment_folder(version_set) / "bin" / "python")
-            SERVER_CONFIGS[name] = config.model_copy(update={"name": name, "python": python})
-            DERIVED[name] = Derived(server, version_set)
-            names.append(name)
-    return names
-
-
-def release_name(base: str, label: str) -> str | None:
-    """The config ``base`` derived for version set ``label``, if one was."""
-    return next((name for name, d in DERIVED.items() if d.base == base and d.version_set.label == label), None)
-
-
-def version_sets_of(servers: list[str]) -> list[VersionSet]:
-    """The distinct version sets behind ``servers``, in order."""
-    return list(dict.fromkeys(DERIVED[name].version_set for name in servers if name in DERIVED))
-
-
 def cache_folder() -> Path:
     return Path(os.environ.get(CACHE_ENV_VAR) or Path.home() / ".cache" / "titanic-bench")
 
@@ -154,20 +124,14 @@ def harness_pins(excluded: frozenset[str]) -> list[str]:
     return [f"{name}=={version}" for name, version in sorted(pins.items())]
 
 
-def install_list() -> list[str]:
-    """What every environment installs: the registered configs' packages and the apps' own."""
-    from_configs = [name for config in SERVER_CONFIGS.values() for name in config.packages]
-    return sorted({canonical(name) for name in [*from_configs, *APP_PACKAGES]})
-
-
 def varied(version_set: VersionSet) -> frozenset[str]:
     return frozenset(package for package, _ in version_set.pins)
 
 
-def environment_folder(version_set: VersionSet, packages: list[str] | None = None) -> Path:
-    """Where the set's environment lives: named by its label and a hash of everything it is made from."""
-    made_from = [version_set.requirements, sys.version, install_list() if packages is None else packages,
-                 harness_pins(varied(version_set))]  # fmt: skip
+def environment_folder(version_set: VersionSet, packages: list[str]) -> Path:
+    """Where the set's environment lives: named by its label and a hash of everything it is made from
+    (``packages``: what it installs beside the pins, ``Registry.install_list``)."""
+    made_from = [version_set.requirements, sys.version, packages, harness_pins(varied(version_set))]
     key = hashlib.sha256(json.dumps(made_from).encode()).hexdigest()[:16]
     return cache_folder() / "envs" / f"{version_set.label}-{key}"
 
@@ -179,11 +143,10 @@ def pip_failure(output: str) -> str:
     return (errors or lines or ["pip failed without a message"])[0 if errors else -1][:300]
 
 
-def ensure(version_set: VersionSet, packages: list[str] | None = None) -> InstalledSet:
+def ensure(version_set: VersionSet, packages: list[str]) -> InstalledSet:
     """The set's environment, created and installed unless the cache has it whole; ``BenchError`` (one line,
     pip's reason) when a pinned version cannot be installed here. ``packages``: what it installs beside the
-    pins (default: ``install_list()``)."""
-    packages = install_list() if packages is None else packages
+    pins (``Registry.install_list``)."""
     folder = environment_folder(version_set, packages)
     record = folder / RECORD
     if record.is_file():
@@ -215,15 +178,18 @@ def ensure(version_set: VersionSet, packages: list[str] | None = None) -> Instal
     return installed
 
 
-def install(servers: list[str], vary: dict[str, list[str]], say: Callable[[str], None]) -> dict[str, list[str]]:
-    """Each version set behind ``servers`` installed, or found whole in the cache; ``vary`` without the versions
-    of a set that could not be installed, each such set named in one line through ``say``."""
+def install(
+    version_sets: list[VersionSet], packages: list[str], vary: dict[str, list[str]], say: Callable[[str], None]
+) -> dict[str, list[str]]:
+    """Each of ``version_sets`` installed with ``packages``, or found whole in the cache; ``vary`` without the
+    versions of a set that could not be installed, each such set named in one line through ``say``."""
     failed: set[tuple[str, str]] = set()
-    for version_set in version_sets_of(servers):
-        if not (environment_folder(version_set) / RECORD).is_file():
-            say(f"installing {version_set.label} into {environment_folder(version_set)} (once: it is cached)")
+    for version_set in version_sets:
+        folder = environment_folder(version_set, packages)
+        if not (folder / RECORD).is_file():
+            say(f"installing {version_set.label} into {folder} (once: it is cached)")
         try:
-            ensure(version_set)
+            ensure(version_set, packages)
         except BenchError as error:
             say(f"skipped: {error}")
             failed.update(version_set.pins)

@@ -18,10 +18,9 @@ from apps.contract import MAX_BODY_BYTES
 from apps.model import predict_rule
 from apps.store import prediction
 from bench.database import passengers
-from bench.server_configs import BUILT_IN_SERVERS, DEFAULT_FOR_FRAMEWORK
+from bench.registry import BUILT_IN_SERVERS, FRAMEWORKS
 from tests.servers import SessionDatabase, served
 
-FRAMEWORKS = tuple(DEFAULT_FOR_FRAMEWORK)  # each framework under its usual server config
 NOT_INT = "Input should be a valid integer"
 PARSE_INT = "Input should be a valid integer, unable to parse string as an integer"
 NOT_OBJECT = "Input should be a valid dictionary or object to extract fields from"

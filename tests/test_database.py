@@ -25,6 +25,7 @@ from bench.database import (
     read_passengers,
 )
 from bench.errors import BenchError
+from bench.results import load_manifest
 from bench.servers import free_port
 from bench.verify import verify
 from tests.servers import STARTED_PIDS, SessionDatabase, served
@@ -137,8 +138,8 @@ def test_a_database_run_counts_reads_and_names_each_limit(tmp_path: Path) -> Non
                "--results-dir", str(tmp_path), "--run-id", "db")  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     summary = json.loads((tmp_path / "db" / "summary.json").read_text())
-    manifest = json.loads((tmp_path / "db" / "manifest.json").read_text())
-    assert manifest["database"]["embedded"] and manifest["database"]["passengers"] == PASSENGERS
+    manifest = load_manifest(tmp_path / "db")
+    assert manifest.database is not None and manifest.database.embedded and manifest.database.passengers == PASSENGERS
     for scenario in summary["scenarios"]:
         assert scenario["queries_per_request"] == pytest.approx(5, rel=0.05), scenario["id"]
         assert 0 < scenario["database_busy"] < 1 and scenario["outstanding"] > 0

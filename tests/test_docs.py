@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import analysis, machine, reproduce
+from bench import machine, reproduce
+from bench.analysis.agreement import AGREEMENT
+from bench.analysis.claim import MIN_VERDICT_ROUNDS, TARGET_PRECISION, claim_band, claim_rule
+from bench.analysis.warnings import CV_WARNING
 from bench.cli import EXIT_CODE_HELP, build_parser
 from bench.config import load_config
 from bench.limits import CLIENT_BOUND_PERCENT, LIMITS, MIN_SERVER_BUSY
@@ -21,17 +24,17 @@ def words(text: str) -> str:
 def test_the_readme_states_every_rule_as_the_code_computes_it() -> None:
     text = words(README)
     margin = load_config().claim_margin
-    low, high = analysis.claim_band(margin)
+    low, high = claim_band(margin)
     stated = [
-        analysis.claim_rule(margin),
+        claim_rule(margin),
         f"default {margin:.0%}",
-        f"fewer than {analysis.MIN_VERDICT_ROUNDS} rounds",
+        f"fewer than {MIN_VERDICT_ROUNDS} rounds",
         f"was below {MIN_SERVER_BUSY:.2f}",
         f"Locust used {CLIENT_BOUND_PERCENT:.0f}% or more of its CPU",
         f"More than {MAX_FAILURE_RATIO:.1%} failed requests",
-        f"over {analysis.CV_WARNING:.0%} variation between rounds",
-        f"apart by more than {analysis.AGREEMENT:.0%}",
-        f"a {analysis.TARGET_PRECISION:.0%} precision would need",
+        f"over {CV_WARNING:.0%} variation between rounds",
+        f"apart by more than {AGREEMENT:.0%}",
+        f"a {TARGET_PRECISION:.0%} precision would need",
         f"a factor {1 + reproduce.DEFAULT_TOLERANCE:g} either way by default",
         f"{reproduce.EQUIVALENCE_CONFIDENCE:.0%} interval of the move lies within the tolerance",
         f"runs a fixed pure-Python loop on the server CPUs for {machine.PROBE_SECONDS:g} s",

@@ -23,10 +23,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from bench.server_configs import DEFAULT_FOR_FRAMEWORK
+from bench.registry import FRAMEWORKS
 from tests.servers import SessionDatabase, served
 
-FRAMEWORKS = tuple(DEFAULT_FOR_FRAMEWORK)  # each framework under its usual server config
 CASES_PER_OPERATION = 500
 GUNICORN_REQUEST_LINE_LIMIT = 4094  # gunicorn refuses longer request lines itself with 414, before the app
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

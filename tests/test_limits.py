@@ -10,13 +10,15 @@ import time
 import numpy as np
 import pytest
 
-from bench import analysis, queues
+from bench import queues
+from bench.analysis.claim import DATABASE_BOUND_REASON, claim_comparisons, judge
+from bench.analysis.workers import at_best, at_best_sentence
 from bench.latency import histogram_of
 from bench.limits import LOWER_BOUNDS, Evidence, limit
+from bench.registry import BUILT_IN
 from bench.results import Scenario
 from bench.run import DatabaseCores, ScenarioKey, figures
 from bench.sampling import CpuUsage
-from bench.workers import at_best, at_best_sentence
 
 IDLE, BUSY = 0.70, 0.99
 
@@ -56,7 +58,7 @@ def window(database_seconds: float, server_seconds: float, requests: int = 5000)
 
 
 def test_a_database_at_its_limit_makes_the_figure_a_lower_bound_and_the_verdict_inconclusive() -> None:
-    key = ScenarioKey("flask-gunicorn-sync", "queries-20", 1, close_style="prompt")
+    key = ScenarioKey("flask-gunicorn-sync", "queries-20", 1, close_style="prompt", framework="flask")
     latency, usage = window(database_seconds=4.9, server_seconds=3.0)
     scenario = figures(key, latency, usage, 1, server_cores=1, client_ceiling_rps=None, users=32,
                        database=DatabaseCores(own=1, shared=0), reads=100_000)  # fmt: skip
@@ -66,13 +68,13 @@ def test_a_database_at_its_limit_makes_the_figure_a_lower_bound_and_the_verdict_
     others = [scenario.model_copy(update={"repeat": r}) for r in range(1, 7)]
     fastapi = [s.model_copy(update={"server": "fastapi-uvicorn", "framework": "fastapi", "close_style": None,
                                     "limited_by": "server", "rps": 2 * s.rps}) for s in others]  # fmt: skip
-    (comparison,) = [c for c in analysis.claim_comparisons([*others, *fastapi]) if c.metric == "throughput"]
+    (comparison,) = [c for c in claim_comparisons([*others, *fastapi], BUILT_IN) if c.metric == "throughput"]
     assert comparison.database_bound
-    assert analysis.judge(comparison, 0.1) == ("inconclusive", None, analysis.DATABASE_BOUND_REASON)
+    assert judge(comparison, 0.1) == ("inconclusive", None, DATABASE_BOUND_REASON)
 
 
 def test_a_server_waiting_on_its_database_is_its_own_figure() -> None:
-    key = ScenarioKey("flask-gunicorn-sync", "queries-20", 1, close_style="prompt")
+    key = ScenarioKey("flask-gunicorn-sync", "queries-20", 1, close_style="prompt", framework="flask")
     latency, usage = window(database_seconds=1.5, server_seconds=3.5)
     scenario = figures(key, latency, usage, 1, server_cores=1, client_ceiling_rps=None, users=32,
                        database=DatabaseCores(own=1, shared=0), reads=100_000)  # fmt: skip
@@ -104,7 +106,9 @@ def scenarios_of(server: str, rps_by_workers: dict[int, float]) -> list[Scenario
     found = []
     for workers, rps in rps_by_workers.items():
         for repeat in range(1, 7):
-            key = ScenarioKey(server, "queries-20", repeat, workers=workers, close_style=close)
+            key = ScenarioKey(
+                server, "queries-20", repeat, workers=workers, close_style=close, framework=BUILT_IN.family(server)
+            )
             scenario = figures(key, latency, usage, 1, server_cores=1, client_ceiling_rps=None, users=32)
             found.append(scenario.model_copy(update={"rps": rps * (1 + 0.02 * repeat)}))
     return found
@@ -114,8 +118,8 @@ def test_each_config_at_its_best_worker_count() -> None:
     """FastAPI is best with one worker, Flask with four: the claim is judged on 900 / 700 requests per second."""
     scenarios = [*scenarios_of("fastapi-uvicorn", {1: 900.0, 4: 880.0}),
                  *scenarios_of("flask-gunicorn-sync", {1: 500.0, 4: 700.0})]  # fmt: skip
-    (found,) = at_best(scenarios, 0.1)
+    (found,) = at_best(scenarios, 0.1, BUILT_IN)
     assert (found.numerator.workers, found.denominator.workers) == (1, 4)
     assert found.comparison.ratio == pytest.approx(900 / 700) and found.verdict == "refuted"
     assert "fastapi-uvicorn with 1 worker served 1.29x" in at_best_sentence([found])
-    assert at_best([s for s in scenarios if s.workers == 1], 0.1) == []  # one worker count: nothing to choose
+    assert at_best([s for s in scenarios if s.workers == 1], 0.1, BUILT_IN) == []  # one worker count: nothing to choose

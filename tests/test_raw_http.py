@@ -18,10 +18,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bench.server_configs import DEFAULT_FOR_FRAMEWORK
+from bench.registry import FRAMEWORKS
 from tests.servers import served
 
-FRAMEWORKS = tuple(DEFAULT_FOR_FRAMEWORK)  # each framework under its usual server config
 HOST = b"Host: 127.0.0.1\r\n"
 TIMEOUT = 5.0
 

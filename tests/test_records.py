@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from bench import analysis, environment
-from bench.cli import main
+from bench import environment
+from bench.analysis.claim import claim_rule
+from bench.cli import VERBS, main
 from bench.errors import BUG, OK, USAGE
+from bench.registry import BUILT_IN
 from bench.report.html import build_report
 from bench.reproduce import compare
-from bench.results import RULE_BEFORE_3, SCHEMA_VERSION, load_ceiling, load_manifest, load_summary
+from bench.results import RULE_BEFORE_3, SCHEMA_VERSION, load_manifest, load_summary
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parents[1]
@@ -55,14 +57,15 @@ def test_a_run_here_on_missing_cpus_is_one_line_naming_the_flag(
 
 
 def test_the_manifest_names_every_distribution_on_the_measured_path_and_wrk() -> None:
-    described = environment.describe()
+    described = environment.describe(BUILT_IN)
     for name in ("fastapi", "flask", "tornado", "uvicorn", "gunicorn", "uvicorn-worker", "h11", "scikit-learn",
                  "skops", "locust"):  # fmt: skip
-        assert described["packages"][name], name
+        assert described.packages[name], name
+    wrk = described.tools["wrk"]
     if shutil.which("wrk"):
-        assert described["tools"]["wrk"].startswith("wrk ")
+        assert wrk is not None and wrk.startswith("wrk ")
     else:
-        assert described["tools"]["wrk"] is None
+        assert wrk is None
 
 
 @pytest.mark.slow
@@ -81,17 +84,27 @@ def test_the_wheel_carries_every_file_the_package_reads(tmp_path: Path) -> None:
     assert not [name for name in wanted if name not in names]
 
 
+def test_schema_3_migrates_to_the_limits_a_run_today_records() -> None:
+    """The same synthetic run stored at schema 3 and made again at today's: the migration gives each scenario the
+    limit today's rule gives it (a client-bound scenario whose server was busy is the server's)."""
+    old, new = load_summary(FIXTURES / "schema3"), load_summary(FIXTURES / "client_bound")
+    assert old.schema_version == new.schema_version == SCHEMA_VERSION
+    assert {s.limited_by for s in old.scenarios if s.client_bound} == {"server"}
+    assert old.scenarios == new.scenarios and old.verdicts == new.verdicts
+    assert load_manifest(FIXTURES / "schema3").database is None
+
+
 def test_schema_2_loads_as_records_of_the_rule_it_was_judged_by(tmp_path: Path) -> None:
     summary, manifest = load_summary(FIXTURES / "schema2"), load_manifest(FIXTURES / "schema2")
-    assert summary.schema_version == manifest["schema_version"] == SCHEMA_VERSION
+    assert summary.schema_version == manifest.schema_version == SCHEMA_VERSION
     stored = [v for v in summary.verdicts if v.metric == "throughput"]
     assert stored and all(v.rule == RULE_BEFORE_3 and v.band_high is None for v in stored)
-    ceiling = load_ceiling(manifest)
+    ceiling = manifest.client_ceiling
     assert ceiling is not None and ceiling.user_classes["lean"].keepalive_rps == 11000.0
     html = " ".join(build_report(FIXTURES / "schema2", tmp_path).read_text().split())
     assert "judged by an older rule" in html and RULE_BEFORE_3 in html
     recomputed = " ".join(build_report(FIXTURES / "schema2", tmp_path, recompute=True).read_text().split())
-    assert "Re-judged with today" in recomputed and analysis.claim_rule(0.10) in recomputed
+    assert "Re-judged with today" in recomputed and claim_rule(0.10) in recomputed
 
 
 def test_the_cli_names_itself_once_states_its_defaults_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
@@ -117,7 +130,7 @@ def test_an_unexpected_exception_is_a_bug_with_its_own_exit_code(
     def broken(*_: object) -> int:
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr("bench.cli.run_verb", broken)
+    monkeypatch.setitem(VERBS, "list", broken)
     assert main(["list"]) == BUG
     err = capsys.readouterr().err
     assert "Traceback" in err and "ZeroDivisionError: boom" in err and "this is a bug in titanic-bench" in err

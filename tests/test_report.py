@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 from markupsafe import escape
 
-from bench.analysis import headline, verdicts
+from bench.analysis.claim import headline, verdicts
 from bench.cli import main
 from bench.config import load_config
 from bench.limits import LIMITS
+from bench.registry import BUILT_IN
 from bench.report.html import build_report
-from bench.reproduce import compare, write_reproduction
-from bench.results import Verdict, load_summary
+from bench.reproduce import compare
+from bench.results import Verdict, load_summary, write_reproduction
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RESULTS = Path(__file__).parents[1] / "results"  # committed runs: the report over releases is one
@@ -35,7 +36,9 @@ SECTIONS = {"verdict", "warnings", "ratios", "plots", "scenarios", "methodology"
     ],
 )
 def test_throughput_verdicts(fixture: str, expected: str, reason: str) -> None:
-    found = [v for v in verdicts(load_summary(FIXTURES / fixture).scenarios, MARGIN) if v.metric == "throughput"]
+    found = [
+        v for v in verdicts(load_summary(FIXTURES / fixture).scenarios, MARGIN, BUILT_IN) if v.metric == "throughput"
+    ]
     assert {v.endpoint for v in found} == {"get", "put"}
     for verdict in found:
         assert isinstance(verdict, Verdict) and verdict.verdict == expected, verdict
@@ -49,16 +52,16 @@ def test_throughput_verdicts(fixture: str, expected: str, reason: str) -> None:
 def test_fewer_than_six_repeats_give_no_verdict() -> None:
     scenarios = load_summary(FIXTURES / "holds").scenarios
     five = [s for s in scenarios if s.repeat <= 5]
-    assert {v.verdict for v in verdicts(scenarios, MARGIN)} == {"holds"}
-    for verdict in verdicts(five, MARGIN):
+    assert {v.verdict for v in verdicts(scenarios, MARGIN, BUILT_IN)} == {"holds"}
+    for verdict in verdicts(five, MARGIN, BUILT_IN):
         assert verdict.verdict == "inconclusive"
         assert verdict.reason == "5 round(s): a 95% interval of a median needs at least 6"
         assert verdict.ratio is not None and verdict.ci_low is None and verdict.ci_high is None
-    assert "95% CI" not in headline(verdicts(five, MARGIN))
+    assert "95% CI" not in headline(verdicts(five, MARGIN, BUILT_IN))
 
 
 def test_client_bound_run_still_judges_server_cpu_and_wrk() -> None:
-    found = verdicts(load_summary(FIXTURES / "client_bound").scenarios, MARGIN)
+    found = verdicts(load_summary(FIXTURES / "client_bound").scenarios, MARGIN, BUILT_IN)
     for metric in ("cpu_efficiency", "throughput_wrk"):
         judged = [v for v in found if v.metric == metric]
         assert len(judged) == 2 and all(v.verdict != "inconclusive" for v in judged), judged

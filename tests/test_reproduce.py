@@ -14,6 +14,7 @@ from bench.cli import main
 from bench.console import reproduction_sentence
 from bench.reproduce import VerdictPair, compare, welch_p_value
 from bench.results import SCHEMA_VERSION
+from bench.verbs.exits import exit_code
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -34,7 +35,7 @@ def copy_with(tmp_path: Path, name: str, change: dict[str, float] | None = None,
 def test_identical_folders_are_reproduced(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     same = copy_with(tmp_path, "same")
     comparison = compare(FIXTURES / "holds", same)
-    assert comparison.outcome == "reproduced" and comparison.exit_code == 0
+    assert comparison.outcome == "reproduced" and exit_code(comparison) == 0
     assert all(pair.decision == "equivalent" for pair in comparison.verdicts)
     assert all(move.moved == pytest.approx(0.0) and move.decision == "equivalent" for move in comparison.ratios)
     assert all(m.low90 is not None and m.high90 is not None and m.low90 <= 0 <= m.high90 for m in comparison.ratios)
@@ -69,7 +70,7 @@ def test_a_move_the_rounds_cannot_decide_is_undetermined_with_the_rounds_needed(
     comparison = compare(FIXTURES / "holds", noisy)
     claim = next(m for m in comparison.ratios
                  if m.label == "fastapi-uvicorn/flask-gunicorn-sync" and m.metric == "throughput")  # fmt: skip
-    assert comparison.outcome == "undetermined" and comparison.exit_code == 3
+    assert comparison.outcome == "undetermined" and exit_code(comparison) == 3
     assert claim.decision == "undetermined" and claim.rounds_needed is not None and claim.rounds_needed > 6
     assert f"about {comparison.rounds_needed} rounds per run would decide" in reproduction_sentence(comparison)
 

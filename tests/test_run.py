@@ -14,9 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from bench import machine
 from bench.errors import USAGE
-from bench.results import load_ceiling, load_manifest, load_summary
+from bench.results import load_manifest, load_summary
 from tests.servers import STARTED_PIDS
 
 TINY_RUN = ["--endpoints", "get", "--repeats", "1", "--warmup", "1", "--duration", "2", "--users", "8"]
@@ -60,20 +59,20 @@ def test_a_real_run_writes_a_complete_self_describing_folder(tmp_path: Path) -> 
         assert latency["requests"] == scenario.requests
         assert any(entry["phase"] == "warmup" for entry in latency["timeline"])
     manifest = load_manifest(folder)
-    assert manifest["config"]["frameworks"] == ["fastapi", "flask"]
-    assert manifest["finished_utc"] is not None
-    assert manifest["environment"]["packages"]["locust"]
-    assert manifest["environment"]["load_average_before"]
-    ceiling = load_ceiling(manifest)
+    assert manifest.config.frameworks == ["fastapi", "flask"]
+    assert manifest.finished_utc is not None
+    assert manifest.environment.packages["locust"]
+    assert manifest.environment.load_average_before
+    ceiling = manifest.client_ceiling
     assert ceiling is not None and ceiling.user_classes["lean"].keepalive_rps > 0
     flask = next(s for s in summary.scenarios if s.framework == "flask")
     assert flask.client_ceiling_rps == ceiling.user_classes["lean"].new_connection_rps  # gunicorn sync closes
-    steadiness = machine.recorded(manifest)
+    steadiness = manifest.machine
     assert steadiness is not None and steadiness.probe_cv is not None and len(steadiness.probe_slices) >= 15
     assert steadiness.server_steal is not None and steadiness.load_average_after is not None
-    assert manifest["config"]["order_seed"] is not None
-    assert "uvicorn" in " ".join(manifest["commands"]["fastapi-uvicorn-w1-get"]["server"])
-    assert "locust" in " ".join(manifest["commands"]["flask-gunicorn-sync-w1-get"]["locust"])
+    assert manifest.config.order_seed is not None
+    assert "uvicorn" in " ".join(manifest.commands["fastapi-uvicorn-w1-get"]["server"])
+    assert "locust" in " ".join(manifest.commands["flask-gunicorn-sync-w1-get"]["locust"])
     again = bench("run", "--frameworks", "tornado", *TINY_RUN, "--results-dir", str(tmp_path), "--run-id", "t")
     assert again.returncode == USAGE and "already exists" in again.stderr  # a result is never overwritten
 

@@ -12,21 +12,26 @@ from pathlib import Path
 
 import pytest
 
-from bench import analysis, sampling
+from bench import sampling
+from bench.analysis.agreement import agreements
+from bench.analysis.claim import MIN_VERDICT_ROUNDS, UNDER_DRIVEN_REASON, judge, verdicts
+from bench.analysis.close import close_effects, close_sentence
+from bench.analysis.ratios import comparisons
+from bench.analysis.warnings import warnings
 from bench.config import load_config
 from bench.limits import MIN_SERVER_BUSY
 from bench.load.runner import LOCUSTFILE
+from bench.registry import BUILT_IN, BUILT_IN_SERVERS
 from bench.results import SCHEMA_VERSION, load_manifest, load_summary
 from bench.run import run
 from bench.sampling import CpuUsage
-from bench.server_configs import BUILT_IN_SERVERS, SERVER_CONFIGS, server_config
 from bench.servers import free_port
 from bench.window import measure_window
 from tests.servers import STARTED_PIDS, served
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MARGIN = load_config().claim_margin
-CLOSING = [name for name in BUILT_IN_SERVERS if not server_config(name).keeps_connections_alive]
+CLOSING = [name for name in BUILT_IN_SERVERS if not BUILT_IN.config(name).keeps_connections_alive]
 
 
 def test_busy_share_leaves_out_what_the_hypervisor_stole() -> None:
@@ -93,8 +98,8 @@ def test_busy_share_comes_from_the_measured_window_only() -> None:
 
 def test_results_of_schema_1_are_migrated_on_load() -> None:
     summary, manifest = load_summary(FIXTURES / "schema1"), load_manifest(FIXTURES / "schema1")
-    assert summary.schema_version == SCHEMA_VERSION and manifest["schema_version"] == SCHEMA_VERSION
-    assert manifest["config"]["close_style"] == ["lazy"]  # what the lean user did before it was a setting
+    assert summary.schema_version == SCHEMA_VERSION and manifest.schema_version == SCHEMA_VERSION
+    assert manifest.config.close_style == ["lazy"]  # what the lean user did before it was a setting
     flask = [s for s in summary.scenarios if s.framework == "flask"]
     assert {s.close_style for s in flask} == {"lazy"}
     assert {s.close_style for s in summary.scenarios if s.framework != "flask"} == {None}
@@ -102,29 +107,29 @@ def test_results_of_schema_1_are_migrated_on_load() -> None:
     assert [(s.id, round(s.server_busy or 0, 2), s.under_driven) for s in measured] == [
         ("r1-get-flask-gunicorn-sync-rule-w1", 0.87, True)
     ]
-    found = {(v.endpoint, v.metric): v for v in analysis.verdicts(summary.scenarios, MARGIN)}
+    found = {(v.endpoint, v.metric): v for v in verdicts(summary.scenarios, MARGIN, BUILT_IN)}
     assert found[("get", "throughput")].verdict == "inconclusive"  # it rests on the under-driven scenario
-    assert found[("get", "throughput")].reason == analysis.UNDER_DRIVEN_REASON
+    assert found[("get", "throughput")].reason == UNDER_DRIVEN_REASON
     assert found[("put", "throughput")].verdict != "inconclusive"
     assert found[("get", "cpu_efficiency")].verdict != "inconclusive"  # CPU per request is the server's either way
 
 
 def test_an_under_driven_server_makes_its_throughput_verdict_inconclusive() -> None:
     scenarios = load_summary(FIXTURES / "under_driven").scenarios
-    lazy = [c for c in analysis.comparisons(scenarios) if c.close_style == "lazy"]
+    lazy = [c for c in comparisons(scenarios, BUILT_IN) if c.close_style == "lazy"]
     assert lazy and all(c.under_driven == (c.metric == "throughput") for c in lazy)
     for comparison in lazy:
-        verdict, _, reason = analysis.judge(comparison, MARGIN)
+        verdict, _, reason = judge(comparison, MARGIN)
         if comparison.metric == "throughput":
-            assert (verdict, reason) == ("inconclusive", analysis.UNDER_DRIVEN_REASON)
+            assert (verdict, reason) == ("inconclusive", UNDER_DRIVEN_REASON)
     # the claim is judged on the prompt close, the servers' capacity; the lazy one stands beside it
-    assert {v.close_style for v in analysis.verdicts(scenarios, MARGIN)} == {"prompt"}
-    sentence = analysis.close_sentence(analysis.close_effects(scenarios))
+    assert {v.close_style for v in verdicts(scenarios, MARGIN, BUILT_IN)} == {"prompt"}
+    sentence = close_sentence(close_effects(scenarios, BUILT_IN))
     assert re.search(r"flask-gunicorn-sync GET served 8\d% as many requests as with a prompt close", sentence)
-    warned = " ".join(analysis.warnings(scenarios, {}))
+    warned = " ".join(warnings(scenarios, None, BUILT_IN))
     assert "12 scenario(s) were under-driven" in warned and f"{MIN_SERVER_BUSY:.0%}" in warned
     # wrk kept the lazily closed server busy, so the drivers' disagreement there is explained, not unexplained
-    agreement = {(a.variant.close_style, a.endpoint): a for a in analysis.agreements(scenarios)}
+    agreement = {(a.variant.close_style, a.endpoint): a for a in agreements(scenarios)}
     assert agreement[("lazy", "get")].limited and not agreement[("lazy", "get")].agrees
     assert agreement[("prompt", "get")].agrees and not agreement[("prompt", "get")].limited
     assert "disagree" not in warned
@@ -137,9 +142,9 @@ def test_wrk_under_driven_makes_the_wrk_verdict_inconclusive() -> None:
                                             else 0.99}})
         for s in scenarios
     ]  # fmt: skip
-    found = [v for v in analysis.verdicts(idle, MARGIN) if v.metric == "throughput_wrk"]
-    assert found and all(v.reason == analysis.UNDER_DRIVEN_REASON for v in found)
-    assert all(v.verdict == "holds" for v in analysis.verdicts(idle, MARGIN) if v.metric == "throughput")
+    found = [v for v in verdicts(idle, MARGIN, BUILT_IN) if v.metric == "throughput_wrk"]
+    assert found and all(v.reason == UNDER_DRIVEN_REASON for v in found)
+    assert all(v.verdict == "holds" for v in verdicts(idle, MARGIN, BUILT_IN) if v.metric == "throughput")
 
 
 @pytest.mark.parametrize("server", CLOSING)
@@ -161,7 +166,7 @@ def test_a_server_that_closes_connections_answers_a_half_closed_request_in_full(
 def test_each_close_style_against_gunicorn_sync_counts_every_request(tmp_path: Path, half_close: bool) -> None:
     """gunicorn's access log lists every answer it sent; the lean user must have counted each one."""
     port, log = free_port("127.0.0.1"), tmp_path / "access.log"
-    command = [*server_config("flask-gunicorn-sync").command_line("127.0.0.1", port, 1), "--access-logfile", str(log)]
+    command = [*BUILT_IN.config("flask-gunicorn-sync").command_line("127.0.0.1", port, 1), "--access-logfile", str(log)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     STARTED_PIDS.add(process.pid)
     try:
@@ -187,22 +192,21 @@ def test_each_close_style_against_gunicorn_sync_counts_every_request(tmp_path: P
 
 
 @pytest.mark.slow
-def test_a_server_that_idles_on_purpose_is_flagged_and_its_verdict_is_inconclusive(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_server_that_idles_on_purpose_is_flagged_and_its_verdict_is_inconclusive(tmp_path: Path) -> None:
     """Flask's worker sleeps before each request: its server is busy far less than the threshold, so its
     throughput is a lower bound and the claim's throughput verdict cannot be given, whatever the ratio."""
-    sync = SERVER_CONFIGS["flask-gunicorn-sync"]
-    idle = sync.model_copy(update={"command": (*sync.command, "-c", "python:tests.idle_gunicorn")})
-    monkeypatch.setitem(SERVER_CONFIGS, "flask-gunicorn-sync", idle)
+    sync = BUILT_IN.config("flask-gunicorn-sync")
+    idle = sync.model_dump(mode="json", exclude={"name"}) | {
+        "command": [*sync.command, "-c", "python:tests.idle_gunicorn"]
+    }
     config = load_config(
-        overrides={"frameworks": ["fastapi", "flask"], "endpoints": ["get"], "repeats": analysis.MIN_VERDICT_ROUNDS,
-                   "warmup": 0.5, "duration": 1.0, "users": 8, "ceiling_warmup": 0.5, "ceiling_duration": 1.0,
-                   "results_dir": tmp_path}
+        overrides={"server_definitions": {"flask-idle": idle}, "servers": ["fastapi-uvicorn", "flask-idle"],
+                   "endpoints": ["get"], "repeats": MIN_VERDICT_ROUNDS, "warmup": 0.5, "duration": 1.0, "users": 8,
+                   "ceiling_warmup": 0.5, "ceiling_duration": 1.0, "results_dir": tmp_path}
     )  # fmt: skip
-    outcome = run(config, "idle")
-    assert outcome.complete
-    flask = [s for s in outcome.scenarios if s.framework == "flask"]
+    finished = run(config, "idle")
+    summary = load_summary(finished.folder)
+    flask = [s for s in summary.scenarios if s.framework == "flask"]
     assert all(s.under_driven and s.server_busy is not None and s.server_busy < 0.6 for s in flask), flask
-    verdict = next(v for v in load_summary(outcome.folder).verdicts if v.metric == "throughput")
-    assert (verdict.verdict, verdict.reason) == ("inconclusive", analysis.UNDER_DRIVEN_REASON)
+    verdict = next(v for v in summary.verdicts if v.metric == "throughput")
+    assert (verdict.verdict, verdict.reason) == ("inconclusive", UNDER_DRIVEN_REASON)

@@ -10,9 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench import analysis
-from bench.analysis import CLAIM_FACTOR, Comparison, claim_band, judge
+from bench.analysis import claim
+from bench.analysis.claim import CLAIM_FACTOR, claim_band, judge
+from bench.analysis.ratios import Comparison
 from bench.config import load_config
+from bench.registry import BUILT_IN
 from bench.reproduce import change_confidence, decide
 from bench.results import load_summary
 from bench.run import more_rounds, round_plan, schedule
@@ -93,11 +95,11 @@ def test_the_band_s_outcomes_on_stored_runs(fixture: str, verdict: str, directio
     summary = load_summary(FIXTURES / fixture)
     stored = [v for v in summary.verdicts if v.metric == "throughput"]
     assert {(v.verdict, v.direction) for v in stored} == {(verdict, direction)}
-    assert analysis.verdicts(summary.scenarios, MARGIN) == summary.verdicts  # the record is what the rules say
-    phrase = analysis.headline(summary.verdicts)
-    assert analysis.VERDICT_PHRASES[verdict] in phrase
+    assert claim.verdicts(summary.scenarios, MARGIN, BUILT_IN) == summary.verdicts  # the record is what the rules say
+    phrase = claim.headline(summary.verdicts)
+    assert claim.VERDICT_PHRASES[verdict] in phrase
     if direction:
-        assert analysis.DIRECTIONS[direction] in phrase
+        assert claim.DIRECTIONS[direction] in phrase
 
 
 def two_runs(rng: np.random.Generator, n: int, cv: float, shift: float) -> tuple[list[float], list[float]]:
@@ -167,9 +169,9 @@ def test_a_precision_run_adds_rounds_until_precise_or_out_of_time() -> None:
     scenarios = load_summary(FIXTURES / "holds").scenarios  # 6 rounds, half-widths about 2-4%
     config = load_config(overrides={"order_seed": 1, "precision": 0.05, "max_minutes": 10.0})
     precise = more_rounds(config, scenarios, elapsed=60.0)
-    assert precise.keys == [] and precise.record["stopped"] == "precise" and precise.record["reached"] <= 0.05
+    assert precise.keys == [] and precise.record.stopped == "precise" and (precise.record.reached or 1) <= 0.05
     strict = config.model_copy(update={"precision": 0.001})
     more = more_rounds(strict, scenarios, elapsed=60.0)
-    assert more.record["stopped"] is None and more.keys == round_plan(strict, 7)
+    assert more.record.stopped is None and more.keys == round_plan(strict, 7)
     late = more_rounds(strict, scenarios, elapsed=9.5 * 60)
-    assert late.keys == [] and late.record["stopped"] == "out of time"
+    assert late.keys == [] and late.record.stopped == "out of time"

@@ -12,10 +12,10 @@ from bench.cli import main
 from bench.config import BenchConfig, command_for, load_config, parse_cpus
 from bench.errors import BenchError
 from bench.latency import histogram_of, merged, percentiles_ms
+from bench.registry import BUILT_IN, BUILT_IN_SERVERS
 from bench.results import SCHEMA_VERSION, create_run_folder, load_summary
 from bench.run import ScenarioKey, estimated_seconds, figures, schedule
 from bench.sampling import CpuUsage
-from bench.server_configs import BUILT_IN_SERVERS
 from bench.servers import ServerSpec
 from bench.stats import coefficient_of_variation, median
 
@@ -95,7 +95,7 @@ def test_figures_flag_client_bound_and_invalid() -> None:
     histogram = histogram_of(np.ones(10)).encode().decode()
     latency = {"requests": 10_000, "failures": 11, "duration": 5.0, "histogram": histogram}
     usage = CpuUsage(wall_seconds=5.0, server_seconds=2.0, client_seconds=4.6)
-    key = ScenarioKey("flask-gunicorn-sync", "get", 1)
+    key = ScenarioKey("flask-gunicorn-sync", "get", 1, framework="flask")
     scenario = figures(key, latency, usage, 1, server_cores=1, client_ceiling_rps=2500.0)
     assert scenario.rps == 2000.0
     assert scenario.server_cpu_us_per_request == pytest.approx(200.0)
@@ -206,6 +206,6 @@ def test_sweep_plan_covers_shares_and_one_equal_rate() -> None:
 
 @pytest.mark.parametrize("framework", ["fastapi", "flask", "tornado", "null"])
 def test_servers_bind_loopback_and_never_debug_or_reload(framework: str) -> None:
-    command = " ".join(ServerSpec(framework, port=8000).command())
+    command = " ".join(ServerSpec(BUILT_IN.config(framework), port=8000).command())
     assert "127.0.0.1" in command and "0.0.0.0" not in command
     assert not {"--reload", "--debug", "debug", "--reload-dir"} & set(command.split())

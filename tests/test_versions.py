@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from bench import analysis, versions
+from bench import versions
+from bench.analysis import releases
 from bench.bisect import Question, between, bisect
 from bench.config import BenchConfig, load_config
 from bench.errors import BenchError
 from bench.report.html import build_report
 from bench.run import ScenarioKey, scenario_of, schedule
-from bench.server_configs import server_config
 from bench.versions import VersionSet, ensure, parse_vary
 
 GUNICORN = ["23.0.0", "25.3.0", "26.0.0", "27.0.1"]
@@ -48,10 +48,10 @@ def test_only_configs_on_the_varied_package_run_under_each_version(cache: Path) 
     )
     names = config.server_names
     assert names == ["fastapi-uvicorn", *(f"flask-gunicorn-sync@gunicorn-{v}" for v in GUNICORN)]
-    derived = server_config(names[1])
+    derived = config.registry.config(names[1])
     assert derived.python is not None and derived.python.startswith(str(cache))
     assert derived.command_line("127.0.0.1", 8000, 1)[0] == derived.python
-    assert server_config("fastapi-uvicorn").command_line("127.0.0.1", 8000, 1)[0] == sys.executable
+    assert config.registry.config("fastapi-uvicorn").command_line("127.0.0.1", 8000, 1)[0] == sys.executable
     assert len(schedule(config)) == len(names) * len(config.endpoints) * len(config.close_style) * config.repeats
     with pytest.raises(BenchError, match="no server config runs on"):
         load_config(overrides={"servers": ["fastapi-uvicorn"], "vary": {"gunicorn": GUNICORN}})
@@ -86,7 +86,7 @@ def test_a_version_that_cannot_be_installed_is_one_line_and_skipped(cache: Path)
     assert "\n" not in str(raised.value)
     assert versions.cached() == []  # nothing half-made is left to be mistaken for an environment
     said: list[str] = []
-    kept = versions.install([], {"iniconfig": ["0.0.0"]}, said.append)
+    kept = versions.install([], [], {"iniconfig": ["0.0.0"]}, said.append)
     assert kept == {"iniconfig": ["0.0.0"]} and said == []  # no server depends on it: nothing to install
 
 
@@ -115,13 +115,13 @@ def gunicorn_rps(server: str) -> float:
 def test_releases_name_the_largest_step_with_its_interval() -> None:
     config = load_config(overrides={"servers": ["fastapi-uvicorn", "flask-gunicorn-sync"], "endpoints": ["get"],
                                     "vary": {"gunicorn": GUNICORN}, "repeats": 8})  # fmt: skip
-    found = analysis.releases(simulated(config, gunicorn_rps))
+    found = releases.releases(simulated(config, gunicorn_rps), config.registry)
     assert [r.label for r in found] == [f"gunicorn-{v}" for v in GUNICORN]
     assert found[0].step is None and found[2].step is not None and found[2].step.ratio is not None
     assert found[2].step.ratio == pytest.approx(3000 / 4900, rel=0.05)
     assert all(r.claim is not None and r.claim.ratio is not None for r in found)
     assert found[3].claim is not None and found[3].claim.ratio == pytest.approx(7000 / 3000, rel=0.05)
-    sentence = analysis.release_sentence(found)
+    sentence = releases.release_sentence(found)
     assert "from gunicorn-25.3.0 to gunicorn-26.0.0" in sentence and "beyond the rounds' noise" in sentence
 
 
@@ -184,10 +184,10 @@ def test_a_real_run_under_another_release_skips_one_that_cannot_be_installed(tmp
     skipped = [line for line in done.stderr.splitlines() if line.startswith("skipped:")]
     assert len(skipped) == 1 and "gunicorn-0.0.1 cannot be installed here" in skipped[0]
     manifest = json.loads((tmp_path / "results" / "vary" / "manifest.json").read_text())
-    assert manifest["config"]["vary"] == {"gunicorn": ["25.3.0"]}
-    [version_set] = manifest["version_sets"]
+    assert manifest.config.vary == {"gunicorn": ["25.3.0"]}
+    [version_set] = manifest.version_sets
     assert version_set["installed"]["gunicorn"] == "25.3.0" and version_set["python"].startswith(str(cache))
-    [command] = [c["server"] for name, c in manifest["commands"].items() if "@gunicorn-25.3.0" in name]
+    [command] = [c["server"] for name, c in manifest.commands.items() if "@gunicorn-25.3.0" in name]
     assert version_set["python"] in command
     [scenario] = json.loads((tmp_path / "results" / "vary" / "summary.json").read_text())["scenarios"]
     assert scenario["server"] == "flask-gunicorn-sync@gunicorn-25.3.0" and scenario["requests"] > 0

@@ -21,8 +21,8 @@ import gevent
 import numpy as np
 import psutil
 
+from bench.atomic import write_json_atomically
 from bench.latency import histogram_of, merged, new_histogram
-from bench.results import write_json_atomically
 
 TIMELINE_PERCENTILES = {"p50_ms": 50.0, "p99_ms": 99.0}
 

@@ -17,6 +17,7 @@ from bench import processes
 from bench.config import BenchConfig
 from bench.errors import BenchError
 from bench.load.workload import user_class_name
+from bench.results import ScenarioFiles
 from bench.servers import pinned
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -79,8 +80,12 @@ class LoadSpec:
         return "lean-open-loop" if self.arrival_rate else self.user_class
 
     @property
+    def files(self) -> ScenarioFiles:
+        return ScenarioFiles(self.out_dir)
+
+    @property
     def latency_file(self) -> Path:
-        return self.out_dir / "latency.json"
+        return self.files.latency
 
     def command(self) -> list[str]:
         run_time = math.ceil(self.warmup + self.duration + TAIL_SECONDS)  # Locust takes whole seconds
@@ -89,8 +94,8 @@ class LoadSpec:
             sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), user,
             "--headless", "--host", self.url, "--users", str(self.users), "--spawn-rate", str(self.users * 10),
             "--run-time", f"{run_time}s", "--stop-timeout", "0", "--only-summary", "--loglevel", "WARNING",
-            "--exit-code-on-error", "0", "--csv", str(self.out_dir / "locust"), "--json-file",
-            str(self.out_dir / "locust"), "--logfile", str(self.out_dir / "locust.log"),
+            "--exit-code-on-error", "0", "--csv", str(self.files.locust), "--json-file",
+            str(self.files.locust), "--logfile", str(self.files.locust_log),
             "--bench-latency-out", str(self.latency_file), "--bench-warmup", str(self.warmup),
             "--bench-duration", str(self.duration), *(["--bench-new-connection"] if self.new_connection else []),
             *(["--bench-half-close"] if self.half_close else []),
@@ -112,7 +117,7 @@ class LocustRun:
     def start(self) -> float:
         """Start Locust and return ``t0``, the moment its users started (epoch seconds)."""
         marker = self.spec.latency_file.with_name(self.spec.latency_file.name + ".started")
-        with (self.spec.out_dir / "locust.stdout").open("wb") as output:
+        with self.spec.files.locust_stdout.open("wb") as output:
             self.process = subprocess.Popen(
                 self.spec.command(), stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True,
@@ -141,7 +146,7 @@ class LocustRun:
         except subprocess.TimeoutExpired:
             raise BenchError(f"Locust did not finish within {timeout:g} s") from None
         if code != 0 or not self.spec.latency_file.exists():
-            raise BenchError(f"Locust failed (exit code {code}); see {self.spec.out_dir / 'locust.log'}")
+            raise BenchError(f"Locust failed (exit code {code}); see {self.spec.files.locust_log}")
         result: dict[str, Any] = json.loads(self.spec.latency_file.read_text())
         if len(result["workers"]) != self.spec.workers:
             raise BenchError(f"{len(result['workers'])} of {self.spec.workers} Locust workers reported their latencies")

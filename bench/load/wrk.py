@@ -18,6 +18,7 @@ from typing import Any
 
 from bench.errors import BenchError
 from bench.load.workload import WORKLOADS
+from bench.results import ScenarioFiles
 from bench.sampling import CpuUsage, Tree, snapshot
 from bench.servers import RemoteServer, Server, pinned
 
@@ -82,9 +83,9 @@ def crosscheck(
     The server's busy share is sampled around the measured wrk process (its start and exit, a few
     milliseconds, fall inside the window: the share errs low, never high)."""
     if warmup > 0:
-        run_wrk(WrkSpec(url, endpoint, connections, math.ceil(warmup), cpus), out_dir / "wrk-warmup.json")
+        run_wrk(WrkSpec(url, endpoint, connections, math.ceil(warmup), cpus), ScenarioFiles(out_dir).wrk_warmup)
     no_client: Tree = list  # the server is sampled here; wrk's own CPU is not
     start = snapshot(server.cpu_seconds, no_client, server.cpus)
-    figures = run_wrk(WrkSpec(url, endpoint, connections, math.ceil(duration), cpus), out_dir / "wrk.json")
+    figures = run_wrk(WrkSpec(url, endpoint, connections, math.ceil(duration), cpus), ScenarioFiles(out_dir).wrk)
     usage = CpuUsage.between(start, snapshot(server.cpu_seconds, no_client, server.cpus))
     return {**figures, "server_busy": usage.server_busy(server.cores) if server.cores else None}

@@ -4,32 +4,31 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from bench import analysis, machine, queues
-from bench.analysis import Comparison
-from bench.config import BenchConfig, command_for
+from bench import queues
+from bench.analysis import agreement, claim, close, decomposition, ratios, releases, select, warnings
+from bench.analysis.workers import at_best, at_best_sentence
+from bench.atomic import write_text_atomically
+from bench.config import command_for
 from bench.database import DatabaseRecord
 from bench.errors import BenchError
 from bench.limits import CLIENT_BOUND_PERCENT, LIMITS, MIN_SERVER_BUSY
+from bench.load.closing import CLOSE_STYLES
 from bench.load.workload import endpoint_label
 from bench.report import plots
 from bench.reproduce import EXIT_CODES, OUTCOME_RULES, Reproduction
 from bench.results import (
-    CLOSE_STYLES,
     MAX_FAILURE_RATIO,
     NEAR_CLIENT_LIMIT,
+    Manifest,
     Scenario,
-    load_ceiling,
     load_manifest,
     load_reproduction,
     load_summary,
-    write_text_atomically,
 )
-from bench.versions import InstalledSet, canonical
-from bench.workers import at_best, at_best_sentence
+from bench.versions import canonical
 
 INDEX = "index.html"
 
@@ -46,7 +45,7 @@ def fmt_ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def caveats(comparison: Comparison) -> str:
+def caveats(comparison: ratios.Comparison) -> str:
     marks = []
     if comparison.client_bound:
         marks.append("client-bound")
@@ -54,8 +53,8 @@ def caveats(comparison: Comparison) -> str:
         marks.append("under-driven")
     if comparison.invalid:
         marks.append("failures")
-    if comparison.rounds < analysis.MIN_VERDICT_ROUNDS:
-        marks.append(f"under {analysis.MIN_VERDICT_ROUNDS} rounds")
+    if comparison.rounds < claim.MIN_VERDICT_ROUNDS:
+        marks.append(f"under {claim.MIN_VERDICT_ROUNDS} rounds")
     return ", ".join(marks)
 
 
@@ -80,51 +79,47 @@ def scenario_flags(scenario: Scenario) -> str:
     return "; ".join(marks)
 
 
-def ceiling_text(manifest: dict[str, Any], user_class: str) -> str:
-    ceiling = load_ceiling(manifest)
+def ceiling_text(manifest: Manifest, user_class: str) -> str:
+    ceiling = manifest.client_ceiling
     figures = ceiling.user_classes.get(user_class) if ceiling else None
     if figures is None:
-        return f"not measured ({manifest.get('client_ceiling_error', 'no record')})"
+        return f"not measured ({manifest.client_ceiling_error or 'no record'})"
     return (
         f"{figures.keepalive_rps:,.0f} requests/s with keep-alive, "
         f"{figures.new_connection_rps:,.0f} with a new connection per request"
     )
 
 
-def environment_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:
-    environment = manifest.get("environment", {})
-    git = environment.get("git", {})
+def environment_rows(manifest: Manifest) -> list[tuple[str, str]]:
+    environment, git = manifest.environment, manifest.environment.git
     rows = [
-        ("host", f"{environment.get('hostname')} ({environment.get('platform')})"),
-        ("CPU", f"{environment.get('cpu_model')}, {environment.get('cpu_count')} cores"),
-        ("Python", f"{environment.get('python')} ({environment.get('python_implementation')})"),
-        ("git commit", f"{git.get('commit')}{' (dirty tree)' if git.get('dirty') else ''}"),
-        ("load average before", ", ".join(f"{x:.2f}" for x in environment.get("load_average_before", []))),
-        ("constraints.txt sha256", str(environment.get("constraints_sha256"))),
-        ("started / finished (UTC)", f"{manifest.get('started_utc')} / {manifest.get('finished_utc')}"),
+        ("host", f"{environment.hostname} ({environment.platform})"),
+        ("CPU", f"{environment.cpu_model}, {environment.cpu_count} cores"),
+        ("Python", f"{environment.python} ({environment.python_implementation})"),
+        ("git commit", f"{git.commit}{' (dirty tree)' if git.dirty else ''}"),
+        ("load average before", ", ".join(f"{x:.2f}" for x in environment.load_average_before)),
+        ("constraints.txt sha256", str(environment.constraints_sha256)),
+        ("started / finished (UTC)", f"{manifest.started_utc} / {manifest.finished_utc}"),
     ]
-    recorded = manifest.get("database")
-    if recorded:
-        database = DatabaseRecord.model_validate(recorded)
+    database = manifest.database
+    if database:
         where = f"embedded, pinned to CPU {database.cpus}, run as {database.user}" if database.embedded else "existing"
         rows.append(("database", f"PostgreSQL {database.version} ({where}, {database.passengers} passengers)"))
         rows.append(("database settings", ", ".join(f"{name}={value}" for name, value in database.settings.items())))
-    rows += [(name, str(version)) for name, version in environment.get("packages", {}).items()]
-    measured = {canonical(name) for name in environment.get("packages", {})}
-    for recorded in manifest.get("version_sets") or []:
-        installed = InstalledSet.model_validate(recorded)
+    rows += [(name, str(version)) for name, version in environment.packages.items()]
+    measured = {canonical(name) for name in environment.packages}
+    for installed in manifest.version_sets:
         differing = {name: version for name, version in installed.installed.items() if canonical(name) in measured}
         rows.append((f"version set {installed.label}",
                      ", ".join(f"{name} {version}" for name, version in differing.items())))  # fmt: skip
     return rows
 
 
-def database_of(manifest: dict[str, Any], scenarios: list[Scenario]) -> DatabaseRecord | None:
+def database_of(manifest: Manifest, scenarios: list[Scenario]) -> DatabaseRecord | None:
     """The database a run read, where any of its scenarios read one (None otherwise)."""
     if not any(s.queries_per_request is not None or s.database_busy is not None for s in scenarios):
         return None
-    recorded = manifest.get("database")
-    return DatabaseRecord.model_validate(recorded) if recorded else DatabaseRecord(
+    return manifest.database or DatabaseRecord(
         url="?", embedded=False, version="?", settings={}, cpus=[], user=None, data_directory=None, passengers=0
     )  # fmt: skip
 
@@ -144,72 +139,68 @@ def render(folder: Path, recompute: bool = False) -> tuple[str, dict[str, str]]:
     recorded, or with ``recompute`` the verdicts of today's rules (the page says which)."""
     summary = load_summary(folder)
     manifest = load_manifest(folder)
-    try:
-        config = BenchConfig.model_validate(manifest["config"])
-    except (KeyError, ValueError):
-        raise BenchError(f"{folder}/manifest.json is corrupt: no valid config") from None
-    scenarios = summary.scenarios
-    verdicts = analysis.verdicts(scenarios, config.claim_margin) if recompute else summary.verdicts
-    effects = analysis.close_effects(scenarios)
-    closed, opened = analysis.closed_loop(scenarios), analysis.open_loop(scenarios)
+    config = manifest.config
+    scenarios, registry = summary.scenarios, config.registry
+    verdicts = claim.verdicts(scenarios, config.claim_margin, registry) if recompute else summary.verdicts
+    effects = close.close_effects(scenarios, registry)
+    closed, opened = select.closed_loop(scenarios), select.open_loop(scenarios)
     cells = {(v.numerator, v.denominator, v.model, v.workers) for v in verdicts}
-    condition = analysis.condition_namer(scenarios)
+    condition = select.condition_namer(scenarios)
 
     def pairing(numerator: str, denominator: str, model: str, workers: int, close_style: str | None) -> str:
         """``fastapi-uvicorn / flask-gunicorn-sync``, with the model and workers where the run has several,
         and the client's close style where a server closes each connection."""
-        named = ", ".join(filter(None, [condition(model, workers), analysis.close_name(close_style)]))
+        named = ", ".join(filter(None, [condition(model, workers), select.close_name(close_style)]))
         return f"{numerator} / {denominator}" + (f" ({named})" if named else "")
 
     svgs = {}
     if len(cells) > 1:
         svgs["heatmap"] = plots.to_svg(plots.ratio_heatmap(verdicts))
     if closed:
-        svgs["throughput"] = plots.to_svg(plots.throughput(closed))
-        svgs["server_cpu"] = plots.to_svg(plots.server_cpu(closed))
-        svgs["spectrum"] = plots.to_svg(plots.spectrum(folder, closed))
-        svgs["timeline"] = plots.to_svg(plots.timeline(folder, closed))
-    releases = analysis.releases(scenarios)
-    if releases:
-        svgs["releases"] = plots.to_svg(plots.releases(releases))
+        svgs["throughput"] = plots.to_svg(plots.throughput(closed, registry))
+        svgs["server_cpu"] = plots.to_svg(plots.server_cpu(closed, registry))
+        svgs["spectrum"] = plots.to_svg(plots.spectrum(folder, closed, registry))
+        svgs["timeline"] = plots.to_svg(plots.timeline(folder, closed, registry))
+    over_releases = releases.releases(scenarios, registry)
+    if over_releases:
+        svgs["releases"] = plots.to_svg(plots.releases(over_releases, registry))
     if any(s.load_share is not None for s in opened):
-        svgs["latency_vs_load"] = plots.to_svg(plots.latency_vs_load(opened))
-    environment = manifest.get("environment", {})
-    commands = manifest.get("commands", {})
+        svgs["latency_vs_load"] = plots.to_svg(plots.latency_vs_load(opened, registry))
+    environment = manifest.environment
     template = Environment(
         loader=PackageLoader("bench.report"), autoescape=select_autoescape(), undefined=StrictUndefined
     ).get_template("report.html")
     page = template.render(
         run_id=summary.run_id,
-        started=manifest.get("started_utc", "?"),
-        machine=f"{environment.get('cpu_model', '?')} ({environment.get('cpu_count', '?')} cores)",
-        headline=analysis.headline(verdicts),
-        close_sentence=analysis.close_sentence(effects),
-        decomposition_sentence=analysis.decomposition_sentence(analysis.decompositions(scenarios)),
-        at_best_sentence=at_best_sentence(at_best(scenarios, config.claim_margin)),
+        started=manifest.started_utc,
+        machine=f"{environment.cpu_model} ({environment.cpu_count} cores)",
+        headline=claim.headline(verdicts),
+        close_sentence=close.close_sentence(effects),
+        decomposition_sentence=decomposition.decomposition_sentence(decomposition.decompositions(scenarios, registry)),
+        at_best_sentence=at_best_sentence(at_best(scenarios, config.claim_margin, registry)),
         database=database_of(manifest, scenarios),
         limits=LIMITS,
         endpoint_label=endpoint_label,
-        releases=releases,
-        release_sentence=analysis.release_sentence(releases),
-        close_name=analysis.close_name,
+        releases=over_releases,
+        release_sentence=releases.release_sentence(over_releases),
+        close_name=select.close_name,
         close_effects=effects,
         close_styles=CLOSE_STYLES,
-        overall=analysis.overall_verdict([v for v in verdicts if v.metric == "throughput"]),
+        overall=claim.overall_verdict([v for v in verdicts if v.metric == "throughput"]),
         verdicts=verdicts,
         recomputed=recompute,
         rounds=max((s.repeat for s in scenarios), default=0),
         rules_judged_by=sorted({v.rule for v in verdicts}),
-        todays_rule=analysis.claim_rule(config.claim_margin),
-        interval_method=analysis.INTERVAL_METHOD,
-        steadiness=machine.recorded(manifest),
-        precision=manifest.get("precision"),
-        noisy_rounds=analysis.rounds_for_target(scenarios),
-        target_precision=analysis.TARGET_PRECISION,
-        comparisons=analysis.comparisons(scenarios),
-        agreements=analysis.agreements(scenarios),
+        todays_rule=claim.claim_rule(config.claim_margin),
+        interval_method=claim.INTERVAL_METHOD,
+        steadiness=manifest.machine,
+        precision=manifest.precision,
+        noisy_rounds=claim.rounds_for_target(scenarios, registry),
+        target_precision=claim.TARGET_PRECISION,
+        comparisons=ratios.comparisons(scenarios, registry),
+        agreements=agreement.agreements(scenarios),
         ceiling_text=ceiling_text(manifest, config.user_class),
-        warnings=analysis.warnings(scenarios, manifest),
+        warnings=warnings.warnings(scenarios, manifest, registry),
         scenarios=scenarios,
         equal_load=[s for s in opened if s.load_share is None],
         reproduction=reproduction_of(folder),
@@ -219,28 +210,30 @@ def render(folder: Path, recompute: bool = False) -> tuple[str, dict[str, str]]:
         svgs=svgs,
         config=config,
         cpu_sets={"server": config.server_cpus, "client": config.client_cpus},
-        locust_version=environment.get("packages", {}).get("locust", "?"),
+        locust_version=environment.packages.get("locust") or "?",
         server_commands={  # keyed <server>-w<workers>-<endpoint> (<framework>-<endpoint> before named configs)
-            key.rsplit("-", 1)[0]: shlex.join(value["server"]) for key, value in commands.items() if "server" in value
+            key.rsplit("-", 1)[0]: shlex.join(value["server"])
+            for key, value in manifest.commands.items()
+            if "server" in value
         },
         pairing=pairing,
         environment_rows=environment_rows(manifest),
-        command_line=shlex.join(manifest.get("command_line") or ["?"]),
+        command_line=shlex.join(manifest.command_line or ["?"]),
         reproduce_command=shlex.join(command_for(config)),
-        metric_labels=analysis.METRIC_LABELS,
+        metric_labels=select.METRIC_LABELS,
         fmt_ratio=fmt_ratio,
         fmt_interval=fmt_interval,
         fmt_ms=fmt_ms,
         fmt_share=fmt_share,
-        label=analysis.labeller(scenarios),
+        label=select.labeller(scenarios),
         rules={
-            "min_rounds": analysis.MIN_VERDICT_ROUNDS,
+            "min_rounds": claim.MIN_VERDICT_ROUNDS,
             "min_busy": f"{MIN_SERVER_BUSY:.0%}",
             "client_bound": f"{CLIENT_BOUND_PERCENT:.0f}%",
             "near_limit": f"{NEAR_CLIENT_LIMIT:.0%}",
             "failures": f"{MAX_FAILURE_RATIO:.1%}",
-            "agreement": f"{analysis.AGREEMENT:.0%}",
-            "factor": f"{analysis.CLAIM_FACTOR:g}",
+            "agreement": f"{agreement.AGREEMENT:.0%}",
+            "factor": f"{claim.CLAIM_FACTOR:g}",
             "queue_interval": f"{queues.INTERVAL_SECONDS:g}",
         },
         caveats=caveats,

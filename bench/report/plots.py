@@ -13,19 +13,19 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-# The SVG's element ids are hashed with this salt instead of a random one, so one run's report rebuilds to the same
-# bytes (a rebuilt report can be compared with the committed one by diff).
-matplotlib.rcParams["svg.hashsalt"] = "titanic-bench"
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
-from bench.analysis import CLAIM_FACTOR, Release, close_name, condition_namer, groups, labeller, usable
+from bench.analysis.claim import CLAIM_FACTOR
+from bench.analysis.releases import Release
+from bench.analysis.select import close_name, condition_namer, groups, labeller, usable
 from bench.latency import merged, spectrum_ms
+from bench.load.closing import CloseStyle
 from bench.load.workload import endpoint_label, endpoint_order, request_label
-from bench.results import RAW, CloseStyle, Scenario, Variant, Verdict
-from bench.server_configs import SERVER_CONFIGS
+from bench.registry import Registry
+from bench.results import Scenario, ScenarioFiles, Variant, Verdict, raw_root
 from bench.stats import median, median_interval
 
 FALLBACK_COLOURS = ("#F0E442", "#7F7F7F", "#BCBD22", "#17BECF")  # for configs that declare no colour
@@ -47,9 +47,9 @@ def styled() -> AbstractContextManager[None]:
     return plt.rc_context(STYLE)  # type: ignore[arg-type]
 
 
-def colour(server: str) -> str:
+def colour(server: str, registry: Registry) -> str:
     """The config's own colour (servers.toml, or a servers file), else one picked from its name."""
-    config = SERVER_CONFIGS.get(server)
+    config = registry.configs.get(server)
     if config is not None and config.colour:
         return config.colour
     return FALLBACK_COLOURS[sum(map(ord, server)) % len(FALLBACK_COLOURS)]
@@ -86,13 +86,22 @@ def facets_in(scenarios: Sequence[Scenario]) -> list[tuple[str, int]]:
 def to_svg(figure: Figure) -> str:
     """The figure as an inline ``<svg>`` element (no XML prolog, no DOCTYPE, no external reference)."""
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    with styled():  # the style's hash salt applies when the SVG is written, not when the figure is drawn
+        figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
     plt.close(figure)
     text = buffer.getvalue()
     return text[text.index("<svg") :]
 
 
-def _bars(scenarios: Sequence[Scenario], value_of: str, ylabel: str, title: str, hatch_lower_bounds: bool) -> Figure:
+def _bars(
+    scenarios: Sequence[Scenario],
+    registry: Registry,
+    value_of: str,
+    ylabel: str,
+    title: str,
+    *,
+    hatch_lower_bounds: bool,
+) -> Figure:
     """Median per server config (and close style) in each (model, workers, endpoint) cell, 95% interval bars, every
     repeat a dot."""
     servers = series_in(scenarios)
@@ -114,7 +123,7 @@ def _bars(scenarios: Sequence[Scenario], value_of: str, ylabel: str, title: str,
                 middle = median(values)
                 bound = hatch_lower_bounds and any(s.lower_bound for s in measured)
                 axes.bar(
-                    x, middle, width * 0.9, color=colour(server), alpha=0.85,
+                    x, middle, width * 0.9, color=colour(server, registry), alpha=0.85,
                     hatch="//" if bound else series_hatch(close), edgecolor="white",
                     label=name(server, close) if c_index == 0 else None,
                 )  # fmt: skip
@@ -137,28 +146,30 @@ def _bars(scenarios: Sequence[Scenario], value_of: str, ylabel: str, title: str,
         return figure
 
 
-def throughput(scenarios: Sequence[Scenario]) -> Figure:
+def throughput(scenarios: Sequence[Scenario], registry: Registry) -> Figure:
     title = (
         "Throughput: median of repeats (dots), 95% interval\n"
         "hatched = client-bound or under-driven, a lower bound; dotted = lazy close"
     )
-    return _bars(scenarios, "rps", "requests / s", title, hatch_lower_bounds=True)
+    return _bars(scenarios, registry, "rps", "requests / s", title, hatch_lower_bounds=True)
 
 
-def server_cpu(scenarios: Sequence[Scenario]) -> Figure:
+def server_cpu(scenarios: Sequence[Scenario], registry: Registry) -> Figure:
     title = "Server CPU per request: median of repeats (dots), 95% interval; lower is better"
-    return _bars(scenarios, "server_cpu_us_per_request", "server CPU µs / request", title, hatch_lower_bounds=False)
+    return _bars(
+        scenarios, registry, "server_cpu_us_per_request", "server CPU µs / request", title, hatch_lower_bounds=False
+    )
 
 
 def _raw_latency(folder: Path, scenario: Scenario) -> dict[str, object] | None:
-    path = folder / RAW / scenario.id / "latency.json"
+    path = ScenarioFiles(raw_root(folder) / scenario.id).latency
     if not path.is_file():
         return None
     content: dict[str, object] = json.loads(path.read_text())
     return content
 
 
-def spectrum(folder: Path, scenarios: Sequence[Scenario]) -> Figure:
+def spectrum(folder: Path, scenarios: Sequence[Scenario], registry: Registry) -> Figure:
     """Latency by percentile, p50 to p99.9 on a log axis of 1/(1-p), histograms of all repeats merged;
     one panel per endpoint (and per model and worker count in a matrix), one line per server config."""
     endpoints, facets = endpoints_in(scenarios), facets_in(scenarios)
@@ -178,7 +189,7 @@ def spectrum(folder: Path, scenarios: Sequence[Scenario]) -> Figure:
                         continue
                     histogram = merged(str(record["histogram"]) for record in records)
                     axes.plot(x, spectrum_ms(histogram, SPECTRUM_PERCENTILES), marker="o", markersize=3,
-                              color=colour(server), linestyle=":" if close == "lazy" else "-",
+                              color=colour(server, registry), linestyle=":" if close == "lazy" else "-",
                               label=name(server, close))  # fmt: skip
                 axes.set_xscale("log")
                 axes.set_yscale("log")
@@ -191,7 +202,7 @@ def spectrum(folder: Path, scenarios: Sequence[Scenario]) -> Figure:
         return figure
 
 
-def timeline(folder: Path, scenarios: Sequence[Scenario]) -> Figure:
+def timeline(folder: Path, scenarios: Sequence[Scenario], registry: Registry) -> Figure:
     """Throughput and p99 second by second through each scenario, warm-up shaded, one line per repeat
     (colour: server config; line style: model)."""
     endpoints = endpoints_in(scenarios)
@@ -216,10 +227,11 @@ def timeline(folder: Path, scenarios: Sequence[Scenario]) -> Figure:
                     seconds = [entry["second"] + 0.5 for entry in entries]
                     label = name(variant) if index == 0 else None
                     style = LINE_STYLES[models.index(variant.model) % len(LINE_STYLES)]
-                    rps_axes.plot(seconds, [e["requests"] for e in entries], style, color=colour(variant.server),
-                                  alpha=0.7, linewidth=1, label=label)  # fmt: skip
-                    p99_axes.plot(seconds, [e["p99_ms"] for e in entries], style, color=colour(variant.server),
-                                  alpha=0.7, linewidth=1)  # fmt: skip
+                    hue = colour(variant.server, registry)
+                    rps_axes.plot(seconds, [e["requests"] for e in entries], style, color=hue, alpha=0.7,
+                                  linewidth=1, label=label)  # fmt: skip
+                    p99_axes.plot(seconds, [e["p99_ms"] for e in entries], style, color=hue, alpha=0.7,
+                                  linewidth=1)  # fmt: skip
             for axes in (rps_axes, p99_axes):
                 axes.axvspan(0, warmup, color="grey", alpha=0.15, linewidth=0)
             rps_axes.set_title(request_label(endpoint))
@@ -236,7 +248,7 @@ def timeline(folder: Path, scenarios: Sequence[Scenario]) -> Figure:
         return figure
 
 
-def latency_vs_load(scenarios: Sequence[Scenario]) -> Figure:
+def latency_vs_load(scenarios: Sequence[Scenario], registry: Registry) -> Figure:
     """The hockey stick: p50 (dashed) and p99 (solid) against the offered arrival rate, open loop, per variant."""
     swept = [s for s in usable(scenarios) if s.target_rps is not None and s.load_share is not None]
     endpoints = endpoints_in(swept)
@@ -253,7 +265,7 @@ def latency_vs_load(scenarios: Sequence[Scenario]) -> Figure:
                 offered = [median([float(s.target_rps or 0) for s in by_share[share]]) for share in shares]
                 for name, style in (("p50_ms", "--"), ("p99_ms", "-")):
                     values = [median([getattr(s, name) for s in by_share[share]]) for share in shares]
-                    axes.plot(offered, values, style, marker="o", markersize=3, color=colour(variant.server),
+                    axes.plot(offered, values, style, marker="o", markersize=3, color=colour(variant.server, registry),
                               label=f"{label(variant)} {name.split('_')[0]}")  # fmt: skip
             axes.set_yscale("log")
             axes.set_xlabel("offered load, requests / s")
@@ -310,7 +322,7 @@ def ratio_heatmap(verdicts: Sequence[Verdict]) -> Figure:
         return figure
 
 
-def releases(found: Sequence[Release]) -> Figure:
+def releases(found: Sequence[Release], registry: Registry) -> Figure:
     """Each config's throughput (left) and the headline ratio (right) against the version sets it ran under,
     medians with their 95% intervals, one line per config, endpoint and close style."""
     lines: dict[tuple[str, str, str | None, str, int], list[Release]] = {}
@@ -327,14 +339,14 @@ def releases(found: Sequence[Release]) -> Figure:
             rps = [r.rps or np.nan for r in line]
             below = [r.rps - r.ci_low if r.rps and r.ci_low else 0.0 for r in line]
             above = [r.ci_high - r.rps if r.rps and r.ci_high else 0.0 for r in line]
-            left.errorbar(x, rps, yerr=[below, above], color=colour(base), linestyle=style, marker="o", capsize=4,
-                          label=name)  # fmt: skip
+            left.errorbar(x, rps, yerr=[below, above], color=colour(base, registry), linestyle=style, marker="o",
+                          capsize=4, label=name)  # fmt: skip
             claims = [r.claim for r in line]
             if any(c is not None and c.ratio is not None for c in claims):
                 ratio = [c.ratio if c and c.ratio else np.nan for c in claims]
                 low = [c.ratio - c.ci_low if c and c.ratio and c.ci_low else 0.0 for c in claims]
                 high = [c.ci_high - c.ratio if c and c.ratio and c.ci_high else 0.0 for c in claims]
-                right.errorbar(x, ratio, yerr=[low, high], color=colour(base), linestyle=style, marker="o",
+                right.errorbar(x, ratio, yerr=[low, high], color=colour(base, registry), linestyle=style, marker="o",
                                capsize=4, label=name)  # fmt: skip
         for axes in (left, right):
             axes.set_xticks(range(len(labels)), labels, fontsize=8)

@@ -14,9 +14,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench.analysis import CLAIM, Comparison, closed_loop, compare, family_of, judge, usable
+from bench.analysis.claim import CLAIM, CLAIM_PAIR, judge
+from bench.analysis.ratios import Comparison, compare
+from bench.analysis.select import closed_loop, usable
+from bench.load.closing import CloseStyle
 from bench.load.workload import endpoint_label
-from bench.results import CloseStyle, Scenario, Variant, VerdictName
+from bench.registry import Registry
+from bench.results import Scenario, Variant, VerdictName
 from bench.stats import median
 
 
@@ -47,18 +51,19 @@ def best_counts(scenarios: Sequence[Scenario]) -> dict[Cell, int]:
     return {cell: max(counts, key=counts.__getitem__) for cell, counts in medians.items()}
 
 
-def at_best(scenarios: Sequence[Scenario], margin: float) -> list[AtBest]:
+def at_best(scenarios: Sequence[Scenario], margin: float, registry: Registry) -> list[AtBest]:
     """Every FastAPI config against every Flask config, each at its best worker count, per endpoint and model;
     empty where the run measured one worker count only."""
     if len({s.workers for s in scenarios}) < 2:
         return []
     best = best_counts(scenarios)
+    numerator_family, denominator_family = CLAIM_PAIR
     found = []
     for (server, model, endpoint, close), workers in best.items():
-        if family_of(server) != "fastapi":
+        if registry.family(server) != numerator_family:
             continue
         for (other, other_model, other_endpoint, other_close), other_workers in best.items():
-            if family_of(other) != "flask" or (other_model, other_endpoint) != (model, endpoint):
+            if registry.family(other) != denominator_family or (other_model, other_endpoint) != (model, endpoint):
                 continue
             if close is not None and other_close is not None and close != other_close:
                 continue
