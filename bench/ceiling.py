@@ -33,8 +33,8 @@ def measure_one(config: BenchConfig, user_class: str, new_connection: bool, out:
         window, latency = measure_window(server, load, config.ceiling_warmup, config.ceiling_duration)
         usage = window.usage
     return {
-        "rps": round(latency["requests"] / config.ceiling_duration, 1),
-        "failures": latency["failures"],
+        "rps": round(latency.requests / config.ceiling_duration, 1),
+        "failures": latency.failures,
         "client_cpu_percent": round(usage.client_percent(len(config.client_cpus)), 1),
     }
 

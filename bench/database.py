@@ -300,6 +300,7 @@ class EmbeddedDatabase:
                 continue
             self.lock = lock
             data = home / f"slot-{slot}"
+            stop_orphan(data)
             data.mkdir(mode=0o700, exist_ok=True)
             os.chown(data, account.pw_uid, account.pw_gid)
             if self.log is None:  # the server's own log, beside its data, unless the caller keeps it
@@ -365,6 +366,21 @@ class EmbeddedDatabase:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
+
+
+def stop_orphan(data: Path) -> None:
+    """Stop a server left running on ``data`` by a run that died without stopping it (killed, say): the slot's
+    lock, just taken, says no live run holds it, so its postmaster is an orphan that would keep the directory."""
+    try:
+        pid = int((data / "postmaster.pid").read_text().split()[0])
+        orphan = psutil.Process(pid)
+        serving_here = str(data) in orphan.cmdline()
+    except (OSError, ValueError, IndexError, psutil.Error):
+        return  # no pid file, or its process is gone: PostgreSQL itself clears a stale one
+    if serving_here:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            orphan.send_signal(signal.SIGINT)  # a fast shutdown, as stop() does
+        processes.stop([orphan], already_signalled=True)
 
 
 @dataclass

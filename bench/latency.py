@@ -7,14 +7,91 @@ never by averaging their percentiles.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from hdrh.histogram import HdrHistogram
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bench.errors import BenchError
 
 LOWEST_US = 1
 HIGHEST_US = 120_000_000  # two minutes
 SIGNIFICANT_FIGURES = 3
 PERCENTILES = {"p50_ms": 50.0, "p90_ms": 90.0, "p99_ms": 99.0, "p999_ms": 99.9}
+
+
+class Second(BaseModel):
+    """One second of one load-generating process: its completed requests, failures and histogram."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    second: int  # whole seconds since the test started
+    requests: int
+    failures: int
+    histogram: str  # encoded
+
+
+class Part(BaseModel):
+    """One load-generating process's share of the measured window, as it crosses Locust's message channel."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    worker: str  # host:pid
+    requests: int
+    failures: int
+    histogram: str  # encoded, the window's response times
+    seconds: list[Second]
+    cpu_percent: float | None  # of one core over the window (None: the window never closed)
+
+
+class TimelineEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    second: int
+    phase: Literal["warmup", "measure"]
+    requests: int
+    failures: int
+    p50_ms: float
+    p99_ms: float
+
+
+class WorkerShare(BaseModel):
+    """What one load-generating process sent in the window, and its CPU."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    worker: str
+    requests: int
+    cpu_percent: float | None
+
+
+class LatencyRecord(BaseModel):
+    """A run's latency record (``latency.json``): every process's part merged by adding histograms."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    t0: float
+    warmup: float
+    duration: float
+    window: tuple[float, float]
+    requests: int
+    failures: int
+    histogram_unit: Literal["us"]
+    histogram: str  # encoded
+    timeline: list[TimelineEntry]
+    workers: list[WorkerShare] = Field(default_factory=list)  # records made before distributed Locust: none
+
+
+def read_latency(path: Path) -> LatencyRecord:
+    """The latency record Locust wrote, or one line saying why it cannot be read."""
+    try:
+        return LatencyRecord.model_validate_json(path.read_text())
+    except FileNotFoundError:
+        raise BenchError(f"no latency record at {path}: Locust wrote none") from None
+    except (ValidationError, ValueError):
+        raise BenchError(f"the latency record {path} is corrupt") from None
 
 
 def new_histogram() -> HdrHistogram:

@@ -25,6 +25,7 @@ from bench.atomic import write_json_atomically
 from bench.config import BenchConfig
 from bench.database import DatabaseRecord
 from bench.errors import BenchError
+from bench.latency import WorkerShare
 from bench.limits import LOWER_BOUNDS, MIN_SERVER_BUSY, Evidence, Limit, limit
 from bench.load.closing import CloseStyle
 from bench.machine import Machine
@@ -70,6 +71,22 @@ class Variant(NamedTuple):
     close_style: CloseStyle | None = None
 
 
+class WrkFigures(BaseModel):
+    """wrk's run on the same server process as Locust's window (``bench.load.wrk``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tool: Literal["wrk"]
+    requests: int
+    errors: int
+    rps: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    p999_ms: float
+    server_busy: float | None  # the server's busy share over wrk's run (None: its CPU is not known)
+
+
 class Scenario(BaseModel):
     """The figures of one server config x model x workers x endpoint x repeat, derived from its raw files."""
 
@@ -101,8 +118,8 @@ class Scenario(BaseModel):
     valid: bool
     error: str | None = None
     close_style: CloseStyle | None = None  # None: the server keeps connections alive, so no close is measured
-    crosscheck: dict[str, Any] | None = None  # wrk's figures on the same server process, with its own server_busy
-    client_workers: list[dict[str, Any]] | None = None  # each Locust process that sent requests: its count and CPU
+    crosscheck: WrkFigures | None = None  # wrk's figures on the same server process, with its own server_busy
+    client_workers: list[WorkerShare] | None = None  # each Locust process that sent requests: its count and CPU
     target_rps: float | None = None  # open loop: the fixed arrival rate offered (rps is what was achieved)
     load_share: float | None = None  # in a sweep: target_rps over the variant's closed-loop median rps
     # What limited it (bench.limits), and the evidence beyond the server's busy share and the client's CPU:
@@ -135,7 +152,7 @@ class Scenario(BaseModel):
     @property
     def wrk_server_busy(self) -> float | None:
         """The server's busy share under wrk, on the same server process (None: no cross-check, or not known)."""
-        busy = self.crosscheck.get("server_busy") if self.crosscheck else None
+        busy = self.crosscheck.server_busy if self.crosscheck else None
         return None if busy is None else float(busy)
 
     @property

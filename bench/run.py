@@ -38,7 +38,7 @@ from bench.atomic import write_json_atomically
 from bench.config import BenchConfig
 from bench.database import Database, EmbeddedDatabase, ExistingDatabase, UnavailableDatabase
 from bench.errors import BenchError
-from bench.latency import decode, percentiles_ms
+from bench.latency import LatencyRecord, decode, percentiles_ms
 from bench.limits import CLIENT_BOUND_PERCENT, Evidence, limit
 from bench.load import wrk
 from bench.load.closing import CloseStyle
@@ -54,6 +54,7 @@ from bench.results import (
     Scenario,
     ScenarioFiles,
     Summary,
+    WrkFigures,
     create_run_folder,
     database_log,
     raw_dir,
@@ -146,7 +147,7 @@ def default_run_id() -> str:
 
 def figures(
     key: ScenarioKey,
-    latency: dict[str, Any],
+    latency: LatencyRecord,
     usage: CpuUsage,
     client_cores: int,
     *,
@@ -161,14 +162,14 @@ def figures(
     what limited it (``bench.limits``) from the evidence of its window.
 
     ``server_cores`` is None for a server running elsewhere: its busy share is then not known."""
-    requests, failures = int(latency["requests"]), int(latency["failures"])
+    requests, failures = latency.requests, latency.failures
     client_percent = usage.client_percent(client_cores)
     busy = usage.server_busy(server_cores) if server_cores else None
     steal = usage.server_steal(server_cores) if server_cores else None
-    workers = latency.get("workers", [])
-    busiest_worker = max((w["cpu_percent"] or 0.0 for w in workers), default=0.0)  # each a single-core process
-    rps = requests / float(latency["duration"])
-    histogram = decode(latency["histogram"])
+    workers = latency.workers
+    busiest_worker = max((w.cpu_percent or 0.0 for w in workers), default=0.0)  # each a single-core process
+    rps = requests / latency.duration
+    histogram = decode(latency.histogram)
     latencies = percentiles_ms(histogram)
     # Little's law: the requests the client had outstanding on average, as a share of its users
     outstanding = rps * histogram.get_mean_value() / 1e6 / users if users and requests else None
@@ -284,7 +285,7 @@ def measure(
         verify(url, key.model, key.endpoint, reading.url if reading else None)
         crosschecked = None
 
-        def crosscheck() -> dict[str, Any]:
+        def crosscheck() -> WrkFigures:
             measured = wrk.crosscheck(
                 url, key.endpoint, connections=config.users, warmup=config.warmup, duration=config.duration,
                 cpus=tuple(config.client_cpus), out_dir=out, server=server,

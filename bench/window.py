@@ -6,8 +6,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
+from bench.latency import LatencyRecord
 from bench.load.runner import LocustRun
 from bench.queues import QueueSampler
 from bench.sampling import CpuUsage, snapshot
@@ -47,7 +48,7 @@ def measure_window(
     *,
     database: Database | None = None,
     queue_port: int | None = None,
-) -> tuple[Window, dict[str, Any]]:
+) -> tuple[Window, LatencyRecord]:
     """Run the load; sample server, client and database CPU exactly over the measured window (and the requests
     waiting at ``queue_port``, a local server's); stop the load.
 

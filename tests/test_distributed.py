@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.latency import decode, histogram_of, percentiles_ms
+from bench.latency import decode, histogram_of, percentiles_ms, read_latency
 from bench.load.runner import LOCUSTFILE
 from bench.results import load_manifest, load_summary
 from tests.servers import STARTED_PIDS, served, served_line
@@ -31,15 +30,15 @@ def test_a_master_with_two_local_workers_counts_and_merges_exactly(tmp_path: Pat
                    "--bench-warmup", "0", "--bench-duration", "60", "--bench-samples-out", str(samples)]  # fmt: skip
         subprocess.run(command, check=True, capture_output=True, timeout=120)
         served_requests = served_count(url) - before
-    record = json.loads(out.read_text())
-    assert len(record["workers"]) == 2 and all(worker["requests"] > 50 for worker in record["workers"])
-    assert record["requests"] == served_requests == sum(worker["requests"] for worker in record["workers"])
+    record = read_latency(out)
+    assert len(record.workers) == 2 and all(worker.requests > 50 for worker in record.workers)
+    assert record.requests == served_requests == sum(worker.requests for worker in record.workers)
     combined = np.concatenate([np.load(path) for path in sorted(samples.glob("*.npy"))])
-    assert len(combined) == record["requests"]
-    merged = decode(record["histogram"])
+    assert len(combined) == record.requests
+    merged = decode(record.histogram)
     assert percentiles_ms(merged) == percentiles_ms(histogram_of(combined))
     assert merged.get_total_count() == len(combined)
-    assert sum(entry["requests"] for entry in record["timeline"]) == record["requests"]
+    assert sum(entry.requests for entry in record.timeline) == record.requests
 
 
 def bench(*args: str) -> subprocess.CompletedProcess[str]:
@@ -89,5 +88,5 @@ def test_a_remote_worker_joins_each_scenario(tmp_path: Path) -> None:
     for scenario in summary.scenarios:
         assert scenario.requests > 0 and scenario.valid
         assert scenario.client_workers is not None and len(scenario.client_workers) == 1
-        assert scenario.client_workers[0]["cpu_percent"] is not None
+        assert scenario.client_workers[0].cpu_percent is not None
     assert "remote workers" in load_manifest(tmp_path / "r").client_ceiling_error or ""

@@ -13,12 +13,13 @@ import pytest
 from bench import queues
 from bench.analysis.claim import DATABASE_BOUND_REASON, claim_comparisons, judge
 from bench.analysis.workers import at_best, at_best_sentence
-from bench.latency import histogram_of
+from bench.latency import LatencyRecord, histogram_of
 from bench.limits import LOWER_BOUNDS, Evidence, limit
 from bench.registry import BUILT_IN
 from bench.results import Scenario
 from bench.run import DatabaseCores, ScenarioKey, figures
 from bench.sampling import CpuUsage
+from tests.records import window_record
 
 IDLE, BUSY = 0.70, 0.99
 
@@ -50,10 +51,10 @@ def test_the_limit_of_known_windows(evidence: Evidence, expected: str) -> None:
     assert limit(evidence) == expected
 
 
-def window(database_seconds: float, server_seconds: float, requests: int = 5000) -> tuple[dict[str, object], CpuUsage]:
+def window(database_seconds: float, server_seconds: float, requests: int = 5000) -> tuple[LatencyRecord, CpuUsage]:
     """A 5 s window of ``requests`` answered in 10 ms each by 32 users (every request outstanding)."""
     histogram = histogram_of(np.full(requests, 32 * 5000 / requests))
-    latency = {"requests": requests, "failures": 0, "duration": 5.0, "histogram": histogram.encode().decode()}
+    latency = window_record(requests, 0, 5.0, histogram.encode().decode())
     return latency, CpuUsage(5.0, server_seconds, 0.5, 0.0, database_seconds)
 
 

@@ -15,7 +15,8 @@ import psutil
 import pytest
 
 from bench.errors import USAGE
-from bench.results import load_manifest, load_summary
+from bench.latency import read_latency
+from bench.results import ScenarioFiles, load_manifest, load_summary
 from tests.servers import STARTED_PIDS
 
 TINY_RUN = ["--endpoints", "get", "--repeats", "1", "--warmup", "1", "--duration", "2", "--users", "8"]
@@ -55,9 +56,9 @@ def test_a_real_run_writes_a_complete_self_describing_folder(tmp_path: Path) -> 
         assert {"locust.json", "locust_stats.csv", "latency.json", "measurement.json", "server.log"} <= {
             path.name for path in raw.iterdir()
         }
-        latency = json.loads((raw / "latency.json").read_text())
-        assert latency["requests"] == scenario.requests
-        assert any(entry["phase"] == "warmup" for entry in latency["timeline"])
+        latency = read_latency(ScenarioFiles(raw).latency)
+        assert latency.requests == scenario.requests
+        assert any(entry.phase == "warmup" for entry in latency.timeline)
     manifest = load_manifest(folder)
     assert manifest.config.frameworks == ["fastapi", "flask"]
     assert manifest.finished_utc is not None
@@ -109,9 +110,9 @@ def test_wrk_crosscheck_drives_the_same_server(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     [scenario] = load_summary(tmp_path / "w").scenarios
-    assert scenario.crosscheck is not None and scenario.crosscheck["tool"] == "wrk"
-    assert scenario.crosscheck["requests"] > 0 and scenario.crosscheck["errors"] == 0
-    assert 0 < scenario.crosscheck["p50_ms"] <= scenario.crosscheck["p99_ms"]
+    assert scenario.crosscheck is not None and scenario.crosscheck.tool == "wrk"
+    assert scenario.crosscheck.requests > 0 and scenario.crosscheck.errors == 0
+    assert 0 < scenario.crosscheck.p50_ms <= scenario.crosscheck.p99_ms
     assert (tmp_path / "w" / "raw" / scenario.id / "wrk.json").is_file()
 
 

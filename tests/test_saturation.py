@@ -22,7 +22,7 @@ from bench.config import load_config
 from bench.limits import MIN_SERVER_BUSY
 from bench.load.runner import LOCUSTFILE
 from bench.registry import BUILT_IN, BUILT_IN_SERVERS
-from bench.results import SCHEMA_VERSION, load_manifest, load_summary
+from bench.results import SCHEMA_VERSION, Scenario, WrkFigures, load_manifest, load_summary
 from bench.run import run
 from bench.sampling import CpuUsage
 from bench.servers import free_port
@@ -137,11 +137,13 @@ def test_an_under_driven_server_makes_its_throughput_verdict_inconclusive() -> N
 
 def test_wrk_under_driven_makes_the_wrk_verdict_inconclusive() -> None:
     scenarios = load_summary(FIXTURES / "holds").scenarios
-    idle = [
-        s.model_copy(update={"crosscheck": {"tool": "wrk", "rps": s.rps, "server_busy": 0.8 if s.framework == "flask"
-                                            else 0.99}})
-        for s in scenarios
-    ]  # fmt: skip
+
+    def driven(scenario: Scenario) -> WrkFigures:
+        busy = 0.8 if scenario.framework == "flask" else 0.99
+        return WrkFigures(tool="wrk", requests=scenario.requests, errors=0, rps=scenario.rps, p50_ms=1.0, p90_ms=1.0,
+                          p99_ms=1.0, p999_ms=1.0, server_busy=busy)  # fmt: skip
+
+    idle = [s.model_copy(update={"crosscheck": driven(s)}) for s in scenarios]
     found = [v for v in verdicts(idle, MARGIN, BUILT_IN) if v.metric == "throughput_wrk"]
     assert found and all(v.reason == UNDER_DRIVEN_REASON for v in found)
     assert all(v.verdict == "holds" for v in verdicts(idle, MARGIN, BUILT_IN) if v.metric == "throughput")

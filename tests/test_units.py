@@ -18,6 +18,7 @@ from bench.run import ScenarioKey, estimated_seconds, figures, schedule
 from bench.sampling import CpuUsage
 from bench.servers import ServerSpec
 from bench.stats import coefficient_of_variation, median
+from tests.records import window_record
 
 
 def test_median_and_cv() -> None:
@@ -93,7 +94,7 @@ def test_settings_recorded_before_lists_still_load() -> None:
 
 def test_figures_flag_client_bound_and_invalid() -> None:
     histogram = histogram_of(np.ones(10)).encode().decode()
-    latency = {"requests": 10_000, "failures": 11, "duration": 5.0, "histogram": histogram}
+    latency = window_record(10_000, 11, 5.0, histogram)
     usage = CpuUsage(wall_seconds=5.0, server_seconds=2.0, client_seconds=4.6)
     key = ScenarioKey("flask-gunicorn-sync", "get", 1, framework="flask")
     scenario = figures(key, latency, usage, 1, server_cores=1, client_ceiling_rps=2500.0)

@@ -40,7 +40,7 @@ class Agreement:
 def agreements(scenarios: Sequence[Scenario]) -> list[Agreement]:
     found = []
     for (variant, endpoint), group in groups(closed_loop(scenarios)).items():
-        both = [s for s in usable(group) if s.crosscheck and s.crosscheck.get("rps")]
+        both = [s for s in usable(group) if s.crosscheck and s.crosscheck.rps]
         if not both:
             continue
         ratio = paired_ratio([s.rps for s in both], metric_values(both, "throughput_wrk"))  # the same processes

@@ -79,7 +79,7 @@ def metric_value(scenario: Scenario, metric: Metric) -> float | None:
     if metric == "throughput":
         return scenario.rps
     if metric == "throughput_wrk":
-        return float(scenario.crosscheck["rps"]) if scenario.crosscheck and scenario.crosscheck.get("rps") else None
+        return scenario.crosscheck.rps if scenario.crosscheck and scenario.crosscheck.rps else None
     return 1e6 / scenario.server_cpu_us_per_request if scenario.server_cpu_us_per_request else None
 
 

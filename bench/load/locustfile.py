@@ -29,6 +29,7 @@ from locust import FastHttpUser, User, events, task
 from locust.env import Environment
 from locust.runners import MasterRunner, Runner, WorkerRunner
 
+from bench.latency import Part
 from bench.load.lean import LeanHttpUser
 from bench.load.recorder import LatencyRecorder, process_name
 from bench.load.workload import WORKLOADS, Workload, user_class_name
@@ -150,7 +151,7 @@ def attach_recorder(environment: Environment, runner: Runner, **_: Any) -> None:
 
         def report(**_: Any) -> None:  # Locust calls message handlers with environment= and msg=
             runner.stop()  # the users finish as --stop-timeout says, so the part holds every request sent
-            runner.send_message("bench_part", recorder.part(process_name()))
+            runner.send_message("bench_part", recorder.part(process_name()).model_dump(mode="json"))
 
         runner.register_message("bench_report", report)
         return
@@ -159,8 +160,8 @@ def attach_recorder(environment: Environment, runner: Runner, **_: Any) -> None:
     environment.events.test_start.add_listener(recorder.on_test_start)
     environment.events.test_start.add_listener(recorder.mark_started)
     if isinstance(runner, MasterRunner):
-        parts: list[dict[str, Any]] = []
-        runner.register_message("bench_part", lambda msg, **_: parts.append(msg.data))
+        parts: list[Part] = []
+        runner.register_message("bench_part", lambda msg, **_: parts.append(Part.model_validate(msg.data)))
 
         def collect(**_: Any) -> None:
             runner.send_message("bench_report")

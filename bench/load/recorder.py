@@ -21,10 +21,10 @@ import gevent
 import numpy as np
 import psutil
 
-from bench.atomic import write_json_atomically
-from bench.latency import histogram_of, merged, new_histogram
+from bench.atomic import write_json_atomically, write_text_atomically
+from bench.latency import LatencyRecord, Part, Second, TimelineEntry, WorkerShare, histogram_of, merged, new_histogram
 
-TIMELINE_PERCENTILES = {"p50_ms": 50.0, "p99_ms": 99.0}
+TIMELINE_PERCENTILES = (50.0, 99.0)  # each second's p50_ms and p99_ms
 
 
 class LatencyRecorder:
@@ -66,11 +66,13 @@ class LatencyRecorder:
         self.response_ms.append(response_time)
         self.failed.append(exception is not None)
 
-    def write_summary(self, parts: Sequence[dict[str, Any]]) -> None:
+    def write_summary(self, parts: Sequence[Part]) -> None:
         if self.t0 is not None:
-            write_json_atomically(self.out, summary(parts, self.t0, self.warmup, self.duration))
+            write_text_atomically(
+                self.out, summary(parts, self.t0, self.warmup, self.duration).model_dump_json(indent=2)
+            )
 
-    def part(self, worker: str) -> dict[str, Any]:
+    def part(self, worker: str) -> Part:
         """This process's share of the measured window, ready to merge with the other processes'."""
         assert self.t0 is not None
         response_ms = np.frombuffer(self.response_ms, dtype=np.float64)
@@ -83,51 +85,41 @@ class LatencyRecorder:
         for index in range(int(np.ceil(self.warmup + self.duration))):
             mask = second == index
             if mask.any():
-                seconds.append({"second": index, "requests": int(mask.sum()), "failures": int((mask & failed).sum()),
-                                "histogram": histogram_of(response_ms[mask]).encode().decode("ascii")})  # fmt: skip
+                seconds.append(Second(second=index, requests=int(mask.sum()), failures=int((mask & failed).sum()),
+                                      histogram=histogram_of(response_ms[mask]).encode().decode("ascii")))  # fmt: skip
         cpu_percent = 100.0 * (self.cpu_at[1] - self.cpu_at[0]) / self.duration if len(self.cpu_at) == 2 else None
         if self.samples_out is not None:
             np.save(self.samples_out / f"{worker.replace(':', '-')}.npy", response_ms[in_window])
-        return {
-            "worker": worker,
-            "requests": int(in_window.sum()),
-            "failures": int((in_window & failed).sum()),
-            "histogram": histogram_of(response_ms[in_window]).encode().decode("ascii"),
-            "seconds": seconds,
-            "cpu_percent": cpu_percent,
-        }
+        return Part(
+            worker=worker, requests=int(in_window.sum()), failures=int((in_window & failed).sum()),
+            histogram=histogram_of(response_ms[in_window]).encode().decode("ascii"), seconds=seconds,
+            cpu_percent=cpu_percent,
+        )  # fmt: skip
 
 
-def summary(parts: Sequence[dict[str, Any]], t0: float, warmup: float, duration: float) -> dict[str, Any]:
+def summary(parts: Sequence[Part], t0: float, warmup: float, duration: float) -> LatencyRecord:
     """The latency record of a run: every part's counts summed and histograms added."""
-    by_second: dict[int, list[dict[str, Any]]] = {}
+    by_second: dict[int, list[Second]] = {}
     for part in parts:
-        for entry in part["seconds"]:
-            by_second.setdefault(entry["second"], []).append(entry)
+        for entry in part.seconds:
+            by_second.setdefault(entry.second, []).append(entry)
     timeline = []
     for second in sorted(by_second):
         entries = by_second[second]
-        histogram = merged(entry["histogram"] for entry in entries)
+        histogram = merged(entry.histogram for entry in entries)
+        p50, p99 = (round(histogram.get_value_at_percentile(p) / 1000.0, 4) for p in TIMELINE_PERCENTILES)
         timeline.append(
-            {"second": second, "phase": "warmup" if second < warmup else "measure",
-             "requests": sum(entry["requests"] for entry in entries),
-             "failures": sum(entry["failures"] for entry in entries),
-             **{name: round(histogram.get_value_at_percentile(p) / 1000.0, 4)
-                for name, p in TIMELINE_PERCENTILES.items()}}
+            TimelineEntry(second=second, phase="warmup" if second < warmup else "measure",
+                          requests=sum(entry.requests for entry in entries),
+                          failures=sum(entry.failures for entry in entries), p50_ms=p50, p99_ms=p99)
         )  # fmt: skip
-    histogram = merged(part["histogram"] for part in parts) if parts else new_histogram()
-    return {
-        "t0": t0,
-        "warmup": warmup,
-        "duration": duration,
-        "window": [t0 + warmup, t0 + warmup + duration],
-        "requests": sum(part["requests"] for part in parts),
-        "failures": sum(part["failures"] for part in parts),
-        "histogram_unit": "us",
-        "histogram": histogram.encode().decode("ascii"),
-        "timeline": timeline,
-        "workers": [{"worker": p["worker"], "requests": p["requests"], "cpu_percent": p["cpu_percent"]} for p in parts],
-    }
+    histogram = merged(part.histogram for part in parts) if parts else new_histogram()
+    return LatencyRecord(
+        t0=t0, warmup=warmup, duration=duration, window=(t0 + warmup, t0 + warmup + duration),
+        requests=sum(part.requests for part in parts), failures=sum(part.failures for part in parts),
+        histogram_unit="us", histogram=histogram.encode().decode("ascii"), timeline=timeline,
+        workers=[WorkerShare(worker=p.worker, requests=p.requests, cpu_percent=p.cpu_percent) for p in parts],
+    )  # fmt: skip
 
 
 def process_name() -> str:

@@ -9,13 +9,13 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import psutil
 
 from bench import processes
 from bench.config import BenchConfig
 from bench.errors import BenchError
+from bench.latency import LatencyRecord, read_latency
 from bench.load.workload import user_class_name
 from bench.results import ScenarioFiles
 from bench.servers import pinned
@@ -138,7 +138,7 @@ class LocustRun:
     def tree(self) -> list[psutil.Process]:
         return processes.tree(self.process.pid if self.process else None)
 
-    def finish(self, timeout: float) -> dict[str, Any]:
+    def finish(self, timeout: float) -> LatencyRecord:
         """Wait for Locust to end by itself and return the recorder's summary."""
         assert self.process is not None
         try:
@@ -147,9 +147,9 @@ class LocustRun:
             raise BenchError(f"Locust did not finish within {timeout:g} s") from None
         if code != 0 or not self.spec.latency_file.exists():
             raise BenchError(f"Locust failed (exit code {code}); see {self.spec.files.locust_log}")
-        result: dict[str, Any] = json.loads(self.spec.latency_file.read_text())
-        if len(result["workers"]) != self.spec.workers:
-            raise BenchError(f"{len(result['workers'])} of {self.spec.workers} Locust workers reported their latencies")
+        result = read_latency(self.spec.latency_file)
+        if len(result.workers) != self.spec.workers:
+            raise BenchError(f"{len(result.workers)} of {self.spec.workers} Locust workers reported their latencies")
         return result
 
     def stop(self) -> None:

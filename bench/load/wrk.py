@@ -18,7 +18,7 @@ from typing import Any
 
 from bench.errors import BenchError
 from bench.load.workload import WORKLOADS
-from bench.results import ScenarioFiles
+from bench.results import ScenarioFiles, WrkFigures
 from bench.sampling import CpuUsage, Tree, snapshot
 from bench.servers import RemoteServer, Server, pinned
 
@@ -43,8 +43,9 @@ class WrkSpec:
         return pinned([*wrk, self.url + WORKLOADS[self.endpoint].path], self.cpus)
 
 
-def run_wrk(spec: WrkSpec, out: Path) -> dict[str, Any]:
-    """One wrk run; returns its figures (requests, rps, errors, percentiles in ms)."""
+def run_wrk(spec: WrkSpec, out: Path) -> WrkFigures:
+    """One wrk run; returns its figures (requests, rps, errors, percentiles in ms; the server's busy share is
+    the caller's to sample)."""
     workload = WORKLOADS[spec.endpoint]
     env = {**os.environ, "WRK_JSON_OUT": str(out), "WRK_METHOD": workload.method, "WRK_BODY": workload.body}
     with out.with_suffix(".log").open("wb") as log:
@@ -55,16 +56,11 @@ def run_wrk(spec: WrkSpec, out: Path) -> dict[str, Any]:
         raise BenchError(f"wrk failed (exit code {done.returncode}); see {out.with_suffix('.log')}")
     raw: dict[str, Any] = json.loads(out.read_text())
     seconds = raw["duration_us"] / 1e6
-    return {
-        "tool": "wrk",
-        "requests": raw["requests"],
-        "errors": sum(raw["errors"].values()),
-        "rps": raw["requests"] / seconds,
-        "p50_ms": raw["p50_us"] / 1000,
-        "p90_ms": raw["p90_us"] / 1000,
-        "p99_ms": raw["p99_us"] / 1000,
-        "p999_ms": raw["p999_us"] / 1000,
-    }
+    return WrkFigures(
+        tool="wrk", requests=raw["requests"], errors=sum(raw["errors"].values()), rps=raw["requests"] / seconds,
+        p50_ms=raw["p50_us"] / 1000, p90_ms=raw["p90_us"] / 1000, p99_ms=raw["p99_us"] / 1000,
+        p999_ms=raw["p999_us"] / 1000, server_busy=None,
+    )  # fmt: skip
 
 
 def crosscheck(
@@ -77,7 +73,7 @@ def crosscheck(
     cpus: tuple[int, ...],
     out_dir: Path,
     server: Server | RemoteServer,
-) -> dict[str, Any]:
+) -> WrkFigures:
     """wrk's warm-up (discarded), then its measurement, on the server process Locust measures too.
 
     The server's busy share is sampled around the measured wrk process (its start and exit, a few
@@ -88,4 +84,4 @@ def crosscheck(
     start = snapshot(server.cpu_seconds, no_client, server.cpus)
     figures = run_wrk(WrkSpec(url, endpoint, connections, math.ceil(duration), cpus), ScenarioFiles(out_dir).wrk)
     usage = CpuUsage.between(start, snapshot(server.cpu_seconds, no_client, server.cpus))
-    return {**figures, "server_busy": usage.server_busy(server.cores) if server.cores else None}
+    return figures.model_copy(update={"server_busy": usage.server_busy(server.cores) if server.cores else None})

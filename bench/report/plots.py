@@ -4,7 +4,6 @@ same colour for a server config in every plot. Each function returns a Figure; `
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -21,7 +20,7 @@ from matplotlib.figure import Figure
 from bench.analysis.claim import CLAIM_FACTOR
 from bench.analysis.releases import Release
 from bench.analysis.select import close_name, condition_namer, groups, labeller, usable
-from bench.latency import merged, spectrum_ms
+from bench.latency import LatencyRecord, merged, read_latency, spectrum_ms
 from bench.load.closing import CloseStyle
 from bench.load.workload import endpoint_label, endpoint_order, request_label
 from bench.registry import Registry
@@ -161,12 +160,9 @@ def server_cpu(scenarios: Sequence[Scenario], registry: Registry) -> Figure:
     )
 
 
-def _raw_latency(folder: Path, scenario: Scenario) -> dict[str, object] | None:
+def _raw_latency(folder: Path, scenario: Scenario) -> LatencyRecord | None:
     path = ScenarioFiles(raw_root(folder) / scenario.id).latency
-    if not path.is_file():
-        return None
-    content: dict[str, object] = json.loads(path.read_text())
-    return content
+    return read_latency(path) if path.is_file() else None
 
 
 def spectrum(folder: Path, scenarios: Sequence[Scenario], registry: Registry) -> Figure:
@@ -187,7 +183,7 @@ def spectrum(folder: Path, scenarios: Sequence[Scenario], registry: Registry) ->
                     records = [record for s in usable(group) if (record := _raw_latency(folder, s)) is not None]
                     if not records:
                         continue
-                    histogram = merged(str(record["histogram"]) for record in records)
+                    histogram = merged(record.histogram for record in records)
                     axes.plot(x, spectrum_ms(histogram, SPECTRUM_PERCENTILES), marker="o", markersize=3,
                               color=colour(server, registry), linestyle=":" if close == "lazy" else "-",
                               label=name(server, close))  # fmt: skip
@@ -221,16 +217,14 @@ def timeline(folder: Path, scenarios: Sequence[Scenario], registry: Registry) ->
                     record = _raw_latency(folder, s)
                     if record is None:
                         continue
-                    warmup = float(str(record["warmup"]))
-                    entries = record["timeline"]
-                    assert isinstance(entries, list)
-                    seconds = [entry["second"] + 0.5 for entry in entries]
+                    warmup, entries = record.warmup, record.timeline
+                    seconds = [entry.second + 0.5 for entry in entries]
                     label = name(variant) if index == 0 else None
                     style = LINE_STYLES[models.index(variant.model) % len(LINE_STYLES)]
                     hue = colour(variant.server, registry)
-                    rps_axes.plot(seconds, [e["requests"] for e in entries], style, color=hue, alpha=0.7,
+                    rps_axes.plot(seconds, [e.requests for e in entries], style, color=hue, alpha=0.7,
                                   linewidth=1, label=label)  # fmt: skip
-                    p99_axes.plot(seconds, [e["p99_ms"] for e in entries], style, color=hue, alpha=0.7,
+                    p99_axes.plot(seconds, [e.p99_ms for e in entries], style, color=hue, alpha=0.7,
                                   linewidth=1)  # fmt: skip
             for axes in (rps_axes, p99_axes):
                 axes.axvspan(0, warmup, color="grey", alpha=0.15, linewidth=0)
