@@ -28,6 +28,7 @@ from scipy import stats
 
 from bench import environment
 from bench.analysis import claim, ratios, select
+from bench.analysis.ratios import RatioKey
 from bench.config import BenchConfig
 from bench.errors import BenchError
 from bench.registry import Registry
@@ -147,8 +148,7 @@ def figure_changes(before: list[Scenario], after: list[Scenario]) -> list[Change
             p_value = welch_p_value(a, b)
             variant, endpoint = key
             changes.append(
-                Change(server=variant.server, model=variant.model, workers=variant.workers,
-                       close_style=variant.close_style, endpoint=endpoint, figure=figure, before=first, after=second,
+                Change(**variant._asdict(), endpoint=endpoint, figure=figure, before=first, after=second,
                        change=change, p_value=p_value, significant=p_value is not None and p_value < SIGNIFICANCE)
             )  # fmt: skip
     return changes
@@ -208,10 +208,9 @@ def ratio_moves(
         before_ratio, after_ratio = old[key].ratio, new[key].ratio
         if before_ratio and after_ratio is not None:  # shown as the two ratios' move; decided on the shift
             moved["moved"] = after_ratio / before_ratio - 1
-        label, model, workers, endpoint, metric = key
         moves.append(
-            RatioMove(label=label, model=model, workers=workers, endpoint=endpoint, metric=metric,
-                      before=old[key].ratio, after=new[key].ratio, decision=decision, rounds_needed=needed, **moved)
+            RatioMove(**key._asdict(), before=old[key].ratio, after=new[key].ratio, decision=decision,
+                      rounds_needed=needed, **moved)
         )  # fmt: skip
     return moves
 
@@ -221,15 +220,12 @@ def verdict_pairs(
 ) -> list[VerdictPair]:
     old, new = verdicts_by_key(before, margin, registries[0]), verdicts_by_key(after, margin, registries[1])
     return [
-        VerdictPair(label=key[0], model=key[1], workers=key[2], endpoint=key[3], metric=key[4],
-                    before=old.get(key), after=new.get(key))
+        VerdictPair(**key._asdict(), before=old.get(key), after=new.get(key))
         for key in dict.fromkeys([*old, *new])
     ]  # fmt: skip
 
 
-def verdicts_by_key(
-    scenarios: list[Scenario], margin: float, registry: Registry
-) -> dict[tuple[str, str, int, str, str], str]:
+def verdicts_by_key(scenarios: list[Scenario], margin: float, registry: Registry) -> dict[RatioKey, str]:
     return {claim.verdict_key(v): v.verdict for v in claim.verdicts(scenarios, margin, registry)}
 
 

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Literal
 
-from bench.analysis.ratios import Comparison, comparisons, pair_label
+from bench.analysis.ratios import Comparison, RatioKey, comparisons, pair_label
 from bench.limits import MIN_SERVER_BUSY
 from bench.load.workload import endpoint_label
 from bench.registry import BUILT_IN, Registry
@@ -151,9 +151,9 @@ def verdict_label(verdict: Verdict) -> str:
     return pair_label(verdict.numerator, verdict.denominator, verdict.close_style)
 
 
-def verdict_key(verdict: Verdict) -> tuple[str, str, int, str, str]:
-    """What identifies a verdict across runs (as ``Comparison.key``)."""
-    return verdict_label(verdict), verdict.model, verdict.workers, verdict.endpoint, verdict.metric
+def verdict_key(verdict: Verdict) -> RatioKey:
+    """What identifies a verdict across runs: the key of the comparison it judged."""
+    return RatioKey(verdict_label(verdict), verdict.model, verdict.workers, verdict.endpoint, verdict.metric)
 
 
 def outcome_phrase(verdict: VerdictName | Literal["mixed"], directions: set[str | None]) -> str:

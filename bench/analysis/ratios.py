@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from bench.analysis.select import Metric, close_name, closed_loop, groups, paired_values, variants_in
 from bench.limits import DATABASE_LIMITS
@@ -16,6 +17,18 @@ from bench.load.workload import endpoint_order
 from bench.registry import Registry
 from bench.results import Scenario, Variant
 from bench.stats import paired_ratio
+
+
+class RatioKey(NamedTuple):
+    """What identifies a ratio across runs, the one key every comparison, verdict and reproduction uses: the pair of
+    configs as ``pair_label`` names it (with the client's close style where it is lazy; a config's version set is
+    in its name), the model, the worker count, the endpoint and the metric."""
+
+    label: str
+    model: str
+    workers: int
+    endpoint: str
+    metric: str
 
 
 @dataclass(frozen=True)
@@ -57,14 +70,15 @@ class Comparison:
         return pair_label(self.numerator, self.denominator, self.close_style)
 
     @property
-    def key(self) -> tuple[str, str, int, str, str]:
+    def key(self) -> RatioKey:
         """What identifies it across runs."""
-        return self.label, self.model, self.workers, self.endpoint, self.metric
+        return RatioKey(self.label, self.model, self.workers, self.endpoint, self.metric)
 
     @property
-    def cell(self) -> tuple[str, str, str, int, str, str]:
+    def cell(self) -> RatioKey:
         """What it compares, whatever the client's close style."""
-        return self.numerator, self.denominator, self.model, self.workers, self.endpoint, self.metric
+        return RatioKey(pair_label(self.numerator, self.denominator, None), self.model, self.workers, self.endpoint,
+                        self.metric)  # fmt: skip
 
     @property
     def sides(self) -> tuple[Variant, Variant]:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bench.analysis.claim import CLAIM_SERVERS
-from bench.analysis.ratios import Comparison, compare, comparisons, interval_of
+from bench.analysis.ratios import Comparison, RatioKey, compare, comparisons, interval_of, pair_label
 from bench.analysis.select import close_name, closed_loop, round_values, variants_in
 from bench.load.closing import CloseStyle
 from bench.load.workload import endpoint_label, endpoint_order
@@ -82,7 +82,7 @@ def claim_under(every: Sequence[Comparison], variant: Variant, endpoint: str, re
         variant.server if server == derived.base else registry.release_name(server, derived.version_set.label) or server
         for server in CLAIM_SERVERS
     )
-    wanted = (top, bottom, variant.model, variant.workers, endpoint, "throughput")
+    wanted = RatioKey(pair_label(top, bottom, None), variant.model, variant.workers, endpoint, "throughput")
     return next((c for c in every if c.cell == wanted and c.close_style == variant.close_style), None)
 
 

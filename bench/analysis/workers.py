@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from bench.analysis.claim import CLAIM, CLAIM_PAIR, judge
 from bench.analysis.ratios import Comparison, compare
@@ -37,18 +38,24 @@ class AtBest:
     reason: str
 
 
-Cell = tuple[str, str, str, CloseStyle | None]  # server, model, endpoint, close style
+class Line(NamedTuple):
+    """One config's figures over its worker counts: the variant but for the count, on one endpoint."""
+
+    server: str
+    model: str
+    endpoint: str
+    close_style: CloseStyle | None
 
 
-def best_counts(scenarios: Sequence[Scenario]) -> dict[Cell, int]:
+def best_counts(scenarios: Sequence[Scenario]) -> dict[Line, int]:
     """(server, model, endpoint, close style) -> the worker count with the highest median throughput."""
-    medians: dict[Cell, dict[int, float]] = defaultdict(dict)
+    medians: dict[Line, dict[int, float]] = defaultdict(dict)
     grouped: dict[tuple[Variant, str], list[float]] = defaultdict(list)
     for scenario in usable(closed_loop(scenarios)):
         grouped[(scenario.variant, scenario.endpoint)].append(scenario.rps)
     for (variant, endpoint), values in grouped.items():
-        medians[(variant.server, variant.model, endpoint, variant.close_style)][variant.workers] = median(values)
-    return {cell: max(counts, key=counts.__getitem__) for cell, counts in medians.items()}
+        medians[Line(variant.server, variant.model, endpoint, variant.close_style)][variant.workers] = median(values)
+    return {line: max(counts, key=counts.__getitem__) for line, counts in medians.items()}
 
 
 def at_best(scenarios: Sequence[Scenario], margin: float, registry: Registry) -> list[AtBest]:
