@@ -28,7 +28,7 @@ def measure_one(config: BenchConfig, user_class: str, new_connection: bool, out:
         LoadSpec.of(config, spec.url, "get", out, user_class=user_class, warmup=config.ceiling_warmup,
                     duration=config.ceiling_duration, new_connection=new_connection, remote_workers=0)
     )  # fmt: skip
-    with ScenarioFiles(out).server_log.open("wb") as log, Server(spec, log) as server:
+    with ScenarioFiles.of(out).server_log.open("wb") as log, Server(spec, log) as server:
         server.start(config.health_timeout)
         window, latency = measure_window(server, load, config.ceiling_warmup, config.ceiling_duration)
         usage = window.usage

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from apps.model import DEFAULT_MODEL, MODEL_NAMES
 from bench.analysis.claim import CLAIM_SERVERS
@@ -25,6 +25,8 @@ from bench.verbs.ceiling import USER_CLASSES
 
 if TYPE_CHECKING:
     from bench.console import RunWatcher
+
+Outcome = TypeVar("Outcome")
 
 EXIT_CODE_HELP = "\n".join(
     [
@@ -342,6 +344,12 @@ class Invocation:
     watcher: RunWatcher
 
 
+def drawn(outcome: Outcome, draw: Callable[[Outcome], None]) -> Outcome:
+    """``outcome``, once drawn."""
+    draw(outcome)
+    return outcome
+
+
 def serve_verb(call: Invocation) -> object:
     from bench.registry import BUILT_IN
     from bench.serve import serve, server_named
@@ -365,9 +373,7 @@ def list_verb(call: Invocation) -> object:
     from bench import console
     from bench.verbs.listing import server_configs
 
-    registry = server_configs(call.args.servers_file)
-    console.show_server_configs(registry)
-    return registry
+    return drawn(server_configs(call.args.servers_file), console.show_server_configs)
 
 
 def run_verb(call: Invocation) -> object:
@@ -442,9 +448,7 @@ def envs_verb(call: Invocation) -> object:
     from bench import console
     from bench.verbs.envs import environments
 
-    found = environments(call.args.clear)
-    console.show_environments(found)
-    return found
+    return drawn(environments(call.args.clear), console.show_environments)
 
 
 def report_verb(call: Invocation) -> object:

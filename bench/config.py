@@ -23,6 +23,10 @@ from bench.server_configs import read_toml
 from bench.versions import canonical
 
 DEFAULTS_PATH = Path(__file__).with_name("defaults.toml")
+# The settings that name things from a fixed list: the list, and what one is called in the error line.
+CHOICES: dict[str, tuple[tuple[str, ...], str]] = {
+    "frameworks": (FRAMEWORKS, "framework"), "endpoints": (ENDPOINTS, "endpoint"), "model": (MODEL_NAMES, "model"),
+}  # fmt: skip
 ADDED_IN_3 = ("claim_margin", "max_minutes")  # settings results of schema 1 and 2 did not record
 
 
@@ -90,20 +94,14 @@ class BenchConfig(BaseModel):
         """A single model or worker count (as recorded before these became lists) is a list of one."""
         return value if isinstance(value, list) else [value]
 
-    @field_validator("frameworks")
+    @field_validator("frameworks", "endpoints", "model")
     @classmethod
-    def _known_frameworks(cls, frameworks: list[str]) -> list[str]:
-        return known(frameworks, FRAMEWORKS, "framework")
-
-    @field_validator("endpoints")
-    @classmethod
-    def _known_endpoints(cls, endpoints: list[str]) -> list[str]:
-        return known(endpoints, ENDPOINTS, "endpoint")
-
-    @field_validator("model")
-    @classmethod
-    def _known_models(cls, models: list[str]) -> list[str]:
-        return known(models, MODEL_NAMES, "model")
+    def _known_names(cls, names: list[str], info: ValidationInfo) -> list[str]:
+        choices, what = CHOICES[str(info.field_name)]
+        unknown = [name for name in names if name not in choices]
+        if unknown:
+            raise ValueError(f"unknown {what} {unknown[0]!r}; choose from {', '.join(choices)}")
+        return names
 
     @field_validator("workers")
     @classmethod
@@ -229,14 +227,6 @@ def with_definitions(info: ValidationInfo) -> Registry:
     """The built-ins and the configs a config being validated defines (its ``server_definitions``, declared
     before every setting that names a config)."""
     return BUILT_IN.with_definitions(info.data.get("server_definitions") or {})
-
-
-def known(names: list[str], choices: tuple[str, ...], what: str) -> list[str]:
-    """``names`` if each is one of ``choices``; else the first that is not, and the choices, in one line."""
-    unknown = [name for name in names if name not in choices]
-    if unknown:
-        raise ValueError(f"unknown {what} {unknown[0]!r}; choose from {', '.join(choices)}")
-    return names
 
 
 def check_cpus_here(config: BenchConfig) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -324,46 +323,25 @@ def summary_path(folder: Path) -> Path:
     return folder / SUMMARY
 
 
-@dataclass(frozen=True)
-class ScenarioFiles:
-    """The raw files of one measurement, in its own folder (``raw/<scenario>/``), each named here whoever
-    writes it: the harness, Locust, wrk."""
+class ScenarioFiles(NamedTuple):
+    """The raw files of one measurement, in its own folder (``raw/<scenario>/``), each named here whoever writes
+    it: the harness (its server's log, the window's measurement), Locust (the recorder's latency record, the prefix
+    of Locust's own CSV and JSON files, its log and output) and wrk (its measured run and its warm-up)."""
 
-    folder: Path
+    server_log: Path
+    measurement: Path
+    latency: Path
+    locust: Path
+    locust_log: Path
+    locust_stdout: Path
+    wrk: Path
+    wrk_warmup: Path
 
-    @property
-    def server_log(self) -> Path:
-        return self.folder / SERVER_LOG
-
-    @property
-    def measurement(self) -> Path:
-        return self.folder / MEASUREMENT
-
-    @property
-    def latency(self) -> Path:
-        """The recorder's latency record (``bench.load.recorder``), merged over Locust's workers."""
-        return self.folder / "latency.json"
-
-    @property
-    def locust(self) -> Path:
-        """The prefix of Locust's own CSV and JSON files."""
-        return self.folder / "locust"
-
-    @property
-    def locust_log(self) -> Path:
-        return self.folder / "locust.log"
-
-    @property
-    def locust_stdout(self) -> Path:
-        return self.folder / "locust.stdout"
-
-    @property
-    def wrk(self) -> Path:
-        return self.folder / "wrk.json"
-
-    @property
-    def wrk_warmup(self) -> Path:
-        return self.folder / "wrk-warmup.json"
+    @classmethod
+    def of(cls, folder: Path) -> ScenarioFiles:
+        names = (SERVER_LOG, MEASUREMENT, "latency.json", "locust", "locust.log", "locust.stdout", "wrk.json",
+                 "wrk-warmup.json")  # fmt: skip
+        return cls(*(folder / name for name in names))
 
 
 def _read_json(path: Path) -> Any:

@@ -281,7 +281,7 @@ def measure(
                     remote_workers=config.remote_workers)
     )  # fmt: skip
     commands.update(server=["target", url] if target else spec.command(), locust=load.spec.command())
-    with ScenarioFiles(out).server_log.open("wb") as log, served(spec, log, target, config) as server:
+    with ScenarioFiles.of(out).server_log.open("wb") as log, served(spec, log, target, config) as server:
         verify(url, key.model, key.endpoint, reading.url if reading else None)
         crosschecked = None
 
@@ -304,7 +304,7 @@ def measure(
         if reading:
             reading.check_alive()
     write_json_atomically(
-        ScenarioFiles(out).measurement,
+        ScenarioFiles.of(out).measurement,
         {"t0": window.t0, "cpu": asdict(window.usage), "server_cores": server_cores, "reads": window.reads,
          "server_queue": window.server_queue, "commands": commands},
     )  # fmt: skip

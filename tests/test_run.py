@@ -56,7 +56,7 @@ def test_a_real_run_writes_a_complete_self_describing_folder(tmp_path: Path) -> 
         assert {"locust.json", "locust_stats.csv", "latency.json", "measurement.json", "server.log"} <= {
             path.name for path in raw.iterdir()
         }
-        latency = read_latency(ScenarioFiles(raw).latency)
+        latency = read_latency(ScenarioFiles.of(raw).latency)
         assert latency.requests == scenario.requests
         assert any(entry.phase == "warmup" for entry in latency.timeline)
     manifest = load_manifest(folder)

@@ -179,21 +179,31 @@ def headline(verdict_list: Sequence[Verdict]) -> str:
             f'The claim "{CLAIM}" is not tested by this run: it has no closed-loop (saturation) results of both '
             "FastAPI and Flask; an open-loop run compares latency at set rates instead (below)."
         )
-    overall = overall_verdict(throughput)
     sentence = (
-        f'"{CLAIM}" {outcome_phrase(overall, {v.direction for v in throughput})} here: FastAPI served '
-        f"{' and '.join(figure(v) for v in throughput)} requests per second as Flask"
+        f'"{CLAIM}" {said_of(throughput)} here: FastAPI served {figures(throughput)} requests per second as Flask'
+        f"{inconclusive_because(throughput)}"
     )
-    reasons = sorted({v.reason for v in throughput if v.verdict == "inconclusive"})
-    if reasons:
-        sentence += f" (inconclusive because {'; '.join(reasons)})"
     cpu = [v for v in verdict_list if v.metric == "cpu_efficiency" and v.ratio is not None]
     if cpu:
         sentence += (
-            "; per server CPU-second, which the load generator cannot limit, FastAPI answered "
-            f"{' and '.join(figure(v) for v in cpu)} requests"
+            f"; per server CPU-second, which the load generator cannot limit, FastAPI answered {figures(cpu)} requests"
         )
     return sentence + "." + driver_sentence(verdict_list)
+
+
+def said_of(verdict_list: Sequence[Verdict]) -> str:
+    """What the verdicts say together, in words (``outcome_phrase``)."""
+    return outcome_phrase(overall_verdict(verdict_list), {v.direction for v in verdict_list})
+
+
+def figures(verdict_list: Sequence[Verdict]) -> str:
+    return " and ".join(figure(v) for v in verdict_list)
+
+
+def inconclusive_because(verdict_list: Sequence[Verdict]) -> str:
+    """`` (inconclusive because ...)``: the reasons of the inconclusive ones, once each; empty where none is."""
+    reasons = sorted({v.reason for v in verdict_list if v.verdict == "inconclusive"})
+    return f" (inconclusive because {'; '.join(reasons)})" if reasons else ""
 
 
 def overall_verdict(verdict_list: Sequence[Verdict]) -> VerdictName | Literal["mixed"]:
@@ -207,14 +217,10 @@ def driver_sentence(verdict_list: Sequence[Verdict]) -> str:
     driven = [v for v in verdict_list if v.metric == "throughput_wrk"]
     if not driven or len({(v.numerator, v.denominator, v.model, v.workers) for v in locust}) > 1:
         return ""
-    said = overall_verdict(driven)
     sentence = (
-        f" Driven by wrk instead of Locust, FastAPI served {' and '.join(figure(v) for v in driven)} requests per "
-        f"second as Flask: the claim {outcome_phrase(said, {v.direction for v in driven})}"
+        f" Driven by wrk instead of Locust, FastAPI served {figures(driven)} requests per second as Flask: the claim "
+        f"{said_of(driven)}{inconclusive_because(driven)}"
     )
-    reasons = sorted({v.reason for v in driven if v.verdict == "inconclusive"})
-    if reasons:
-        sentence += f" (inconclusive because {'; '.join(reasons)})"
     differing = [
         f"{endpoint_label(v.endpoint)}: Locust {v.verdict}, wrk {w.verdict}"
         for v in locust

@@ -81,7 +81,7 @@ class LoadSpec:
 
     @property
     def files(self) -> ScenarioFiles:
-        return ScenarioFiles(self.out_dir)
+        return ScenarioFiles.of(self.out_dir)
 
     @property
     def latency_file(self) -> Path:

@@ -79,9 +79,9 @@ def crosscheck(
     The server's busy share is sampled around the measured wrk process (its start and exit, a few
     milliseconds, fall inside the window: the share errs low, never high)."""
     if warmup > 0:
-        run_wrk(WrkSpec(url, endpoint, connections, math.ceil(warmup), cpus), ScenarioFiles(out_dir).wrk_warmup)
+        run_wrk(WrkSpec(url, endpoint, connections, math.ceil(warmup), cpus), ScenarioFiles.of(out_dir).wrk_warmup)
     no_client: Tree = list  # the server is sampled here; wrk's own CPU is not
     start = snapshot(server.cpu_seconds, no_client, server.cpus)
-    figures = run_wrk(WrkSpec(url, endpoint, connections, math.ceil(duration), cpus), ScenarioFiles(out_dir).wrk)
+    figures = run_wrk(WrkSpec(url, endpoint, connections, math.ceil(duration), cpus), ScenarioFiles.of(out_dir).wrk)
     usage = CpuUsage.between(start, snapshot(server.cpu_seconds, no_client, server.cpus))
     return figures.model_copy(update={"server_busy": usage.server_busy(server.cores) if server.cores else None})

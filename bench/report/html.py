@@ -41,42 +41,32 @@ def fmt_interval(low: float | None, high: float | None) -> str:
     return "-" if low is None or high is None else f"{low:.2f} - {high:.2f}"
 
 
-def fmt_ms(value: float | None) -> str:
+def fmt_hundredths(value: float | None) -> str:
+    """Milliseconds and busy shares: two decimals."""
     return "-" if value is None else f"{value:.2f}"
 
 
 def caveats(comparison: ratios.Comparison) -> str:
-    marks = []
-    if comparison.client_bound:
-        marks.append("client-bound")
-    if comparison.under_driven:
-        marks.append("under-driven")
-    if comparison.invalid:
-        marks.append("failures")
-    if comparison.rounds < claim.MIN_VERDICT_ROUNDS:
-        marks.append(f"under {claim.MIN_VERDICT_ROUNDS} rounds")
-    return ", ".join(marks)
-
-
-def fmt_share(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
+    marks = {
+        "client-bound": comparison.client_bound,
+        "under-driven": comparison.under_driven,
+        "failures": comparison.invalid,
+        f"under {claim.MIN_VERDICT_ROUNDS} rounds": comparison.rounds < claim.MIN_VERDICT_ROUNDS,
+    }
+    return ", ".join(mark for mark, applies in marks.items() if applies)
 
 
 def scenario_flags(scenario: Scenario) -> str:
     if scenario.error:
         return f"not measured: {scenario.error}"
-    marks = []
-    if scenario.under_driven:
-        marks.append("under-driven")
-    if scenario.wrk_under_driven:
-        marks.append("under-driven under wrk")
-    if scenario.client_bound:
-        marks.append("client-bound")
-    elif scenario.near_client_limit:
-        marks.append("near client limit")
-    if not scenario.valid:
-        marks.append("invalid")
-    return "; ".join(marks)
+    marks = {
+        "under-driven": scenario.under_driven,
+        "under-driven under wrk": scenario.wrk_under_driven,
+        "client-bound": scenario.client_bound,
+        "near client limit": scenario.near_client_limit and not scenario.client_bound,
+        "invalid": not scenario.valid,
+    }
+    return "; ".join(mark for mark, applies in marks.items() if applies)
 
 
 def ceiling_text(manifest: Manifest, user_class: str) -> str:
@@ -223,8 +213,7 @@ def render(folder: Path, recompute: bool = False) -> tuple[str, dict[str, str]]:
         metric_labels=select.METRIC_LABELS,
         fmt_ratio=fmt_ratio,
         fmt_interval=fmt_interval,
-        fmt_ms=fmt_ms,
-        fmt_share=fmt_share,
+        fmt_hundredths=fmt_hundredths,
         label=select.labeller(scenarios),
         rules={
             "min_rounds": claim.MIN_VERDICT_ROUNDS,

@@ -161,7 +161,7 @@ def server_cpu(scenarios: Sequence[Scenario], registry: Registry) -> Figure:
 
 
 def _raw_latency(folder: Path, scenario: Scenario) -> LatencyRecord | None:
-    path = ScenarioFiles(raw_root(folder) / scenario.id).latency
+    path = ScenarioFiles.of(raw_root(folder) / scenario.id).latency
     return read_latency(path) if path.is_file() else None
 
 
