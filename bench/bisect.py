@@ -30,10 +30,10 @@ from bench.analysis.releases import claim_under
 from bench.analysis.select import round_values, variants_in
 from bench.config import BenchConfig, validate_config
 from bench.errors import BenchError
-from bench.load.workload import endpoint_label
 from bench.reproduce import DEFAULT_TOLERANCE, Decision, decide
 from bench.results import Scenario
 from bench.stats import median
+from bench.workload import endpoint_label
 
 # Each step's run: short phases, and the fewest rounds that give an interval (as --matrix full).
 STEP_SETTINGS: dict[str, int | float] = {"repeats": MIN_VERDICT_ROUNDS, "duration": 3.0, "warmup": 1.0}

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from apps.model import DEFAULT_MODEL, MODEL_NAMES
 from bench.analysis.claim import CLAIM_SERVERS
+from bench.closing import CLOSE_STYLES
 from bench.config import DEFAULTS_PATH, BenchConfig, parse_cpus, read_defaults
 from bench.errors import BUG, INTERRUPTED, OK, PROGRAM, RUN_FAILED, USAGE, BenchError
-from bench.load.closing import CLOSE_STYLES
-from bench.load.workload import ENDPOINTS
 from bench.registry import BUILT_IN_SERVERS, FRAMEWORKS
 from bench.reproduce import DEFAULT_TOLERANCE, EXIT_CODES, OUTCOME_RULES
 from bench.verbs.ceiling import USER_CLASSES
+from bench.workload import ENDPOINTS
 
 if TYPE_CHECKING:
     from bench.console import RunWatcher

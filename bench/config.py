@@ -15,12 +15,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from apps.model import MODEL_NAMES
+from bench.closing import CloseStyle
 from bench.errors import BenchError
-from bench.load.closing import CloseStyle
-from bench.load.workload import ENDPOINTS, WORKLOADS
 from bench.registry import BUILT_IN, FRAMEWORKS, Registry
 from bench.server_configs import read_toml
 from bench.versions import canonical
+from bench.workload import ENDPOINTS, WORKLOADS
 
 DEFAULTS_PATH = Path(__file__).with_name("defaults.toml")
 # The settings that name things from a fixed list: the list, and what one is called in the error line.
@@ -41,7 +41,7 @@ class BenchConfig(BaseModel):
     servers: list[str] = Field(default_factory=list)  # named server configs; empty: each framework's default
     # Package -> versions: each config that runs on a varied package runs under each version (bench.versions).
     vary: dict[str, list[str]] = Field(default_factory=dict)
-    endpoints: list[str] = Field(min_length=1)  # workloads (bench.load.workload)
+    endpoints: list[str] = Field(min_length=1)  # workloads (bench.workload)
     model: list[str] = Field(min_length=1)
     matrix: Literal["default", "full"] = "default"
     users: int = Field(ge=1)
@@ -55,7 +55,7 @@ class BenchConfig(BaseModel):
     host: str
     port: int = Field(ge=0, le=65535)
     user_class: Literal["lean", "fasthttp"]
-    # How the client closes where the server closes each connection (bench.load.closing): one or both.
+    # How the client closes where the server closes each connection (bench.closing): one or both.
     close_style: list[CloseStyle] = Field(min_length=1)
     locust_workers: int = Field(default=0, ge=0)  # local Locust worker processes (0: Locust in one process)
     remote_workers: int = Field(default=0, ge=0)  # workers joining from other hosts (bench worker --master)

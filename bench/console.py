@@ -26,7 +26,6 @@ from bench.analysis.select import close_name, labeller
 from bench.analysis.workers import at_best, at_best_sentence
 from bench.bisect import Bisection, Step
 from bench.limits import CLIENT_BOUND_PERCENT, LIMITS, MIN_SERVER_BUSY
-from bench.load.workload import endpoint_label
 from bench.registry import Registry
 from bench.reproduce import EXIT_CODES, OUTCOME_RULES, Reproduction
 from bench.results import MAX_FAILURE_RATIO, PrecisionRecord, Scenario, Variant, summary_path
@@ -36,6 +35,7 @@ from bench.verbs.ceiling import Ceiling
 from bench.verbs.envs import Environments
 from bench.verbs.reproduce import Reproduced
 from bench.verbs.run import RunOutcome, RunRequest
+from bench.workload import endpoint_label
 
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 

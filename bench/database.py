@@ -30,12 +30,12 @@ from typing import IO
 
 import psutil
 import psycopg
-from pydantic import BaseModel, ConfigDict
 
 from apps.model import Sex
 from apps.store import PASSENGERS, SELECT
 from bench import processes, sampling
 from bench.errors import BenchError
+from bench.results import DatabaseRecord
 from bench.servers import pinned
 from bench.versions import cache_folder
 
@@ -96,21 +96,6 @@ def read_passengers(path: Path) -> list[tuple[int, int | None, str]]:
             f"the list has {PASSENGERS}, {UNKNOWN_AGES} of unknown age"
         )
     return passengers
-
-
-class DatabaseRecord(BaseModel):
-    """What the manifest records of the database a run read."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    url: str
-    embedded: bool  # started here (False: an existing server, --database-url)
-    version: str
-    settings: dict[str, str]
-    cpus: list[int]  # where it was pinned (empty: not started here)
-    user: str | None  # the system user it ran as, where started here
-    data_directory: str | None
-    passengers: int
 
 
 def load(url: str, csv_path: Path) -> int:

@@ -21,6 +21,7 @@ CLIENT_BOUND_PERCENT = 90.0  # the load generator used this much of its CPU or m
 MIN_DATABASE_BUSY = 0.95  # the database's CPUs were this busy or more
 MIN_SHARED_BUSY = 0.95  # where the database and the client share CPUs: together this busy or more
 MIN_OUTSTANDING = 0.90  # the client kept at least this share of its users' requests outstanding
+QUEUE_INTERVAL_SECONDS = 0.2  # how often the requests waiting at the server are sampled (bench.queues)
 
 LIMITS: dict[Limit, str] = {
     "server": f"the server's CPU: busy {MIN_SERVER_BUSY:.0%} or more of the window",

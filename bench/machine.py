@@ -17,9 +17,8 @@ import sys
 import time
 from collections.abc import Sequence
 
-from pydantic import BaseModel, ConfigDict
-
 from bench.errors import RunFailed
+from bench.results import Machine
 from bench.sampling import steal_seconds
 from bench.servers import pinned
 from bench.stats import coefficient_of_variation
@@ -27,36 +26,6 @@ from bench.stats import coefficient_of_variation
 SLICE_SECONDS = 0.1
 PROBE_SECONDS = 2.0
 CHUNK = 2_000  # loop iterations between clock reads: small next to a slice
-NOISY_PROBE_CV = 0.05  # slices varying more than this: a noisy machine
-NOISY_STEAL = 0.05  # the hypervisor withholding more than this share of the server CPUs: a noisy machine
-
-
-class Machine(BaseModel):
-    """The machine's steadiness around one run, as the manifest records it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    probe_cv: float | None  # the stability probe's slices' coefficient of variation (None: not measured)
-    probe_slices: list[float]  # loop iterations done in each slice
-    server_steal: float | None = None  # share of the server CPUs' time over the run the hypervisor stole
-    client_steal: float | None = None
-    load_average_before: list[float]
-    load_average_after: list[float] | None = None
-
-    @property
-    def noisy(self) -> bool:
-        return (self.probe_cv or 0.0) > NOISY_PROBE_CV or (self.server_steal or 0.0) > NOISY_STEAL
-
-    def why_noisy(self) -> str:
-        """What made it noisy, in words, with the thresholds."""
-        reasons = []
-        if (self.probe_cv or 0.0) > NOISY_PROBE_CV:
-            reasons.append(f"the stability probe varied by {self.probe_cv:.1%} between slices (> {NOISY_PROBE_CV:.0%})")
-        if (self.server_steal or 0.0) > NOISY_STEAL:
-            reasons.append(
-                f"the hypervisor stole {self.server_steal:.1%} of the server CPUs' time (> {NOISY_STEAL:.0%})"
-            )
-        return " and ".join(reasons)
 
 
 def count_slices(seconds: float = PROBE_SECONDS, slice_seconds: float = SLICE_SECONDS) -> list[float]:

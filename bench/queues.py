@@ -12,7 +12,7 @@ import subprocess
 import threading
 from dataclasses import dataclass, field
 
-INTERVAL_SECONDS = 0.2
+from bench.limits import QUEUE_INTERVAL_SECONDS as INTERVAL_SECONDS
 
 
 def available() -> bool:

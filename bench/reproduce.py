@@ -26,7 +26,6 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 from scipy import stats
 
-from bench import environment
 from bench.analysis import claim, ratios, select
 from bench.analysis.ratios import RatioKey
 from bench.config import BenchConfig
@@ -279,15 +278,6 @@ def compare(before: Path, after: Path, tolerance: float = DEFAULT_TOLERANCE) -> 
         environment_differences=environment_differences(load_manifest(before), load_manifest(after)),
         verdicts=pairs, ratios=moves, figures=figure_changes(old.scenarios, new.scenarios),
     )  # fmt: skip
-
-
-def installed_version_differences(folder: Path) -> list[str]:
-    """Packages whose installed version differs from the one recorded in ``folder``'s manifest."""
-    manifest = load_manifest(folder)
-    recorded = manifest.environment.packages
-    installed = environment.package_versions(manifest.config.registry)
-    return [f"{name}: recorded {version}, installed {installed.get(name)}"
-            for name, version in recorded.items() if installed.get(name) != version]  # fmt: skip
 
 
 def recorded_config(folder: Path) -> BenchConfig:

@@ -21,13 +21,11 @@ from typing import Any, Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bench.atomic import write_json_atomically
+from bench.closing import CloseStyle
 from bench.config import BenchConfig
-from bench.database import DatabaseRecord
 from bench.errors import BenchError
 from bench.latency import WorkerShare
 from bench.limits import LOWER_BOUNDS, MIN_SERVER_BUSY, Evidence, Limit, limit
-from bench.load.closing import CloseStyle
-from bench.machine import Machine
 from bench.registry import BUILT_IN
 from bench.sampling import CpuUsage
 from bench.versions import InstalledSet
@@ -212,6 +210,53 @@ class ClientCeiling(BaseModel):
 
     measured_utc: str
     user_classes: dict[str, CeilingFigures]
+
+
+NOISY_PROBE_CV = 0.05  # slices varying more than this: a noisy machine
+NOISY_STEAL = 0.05  # the hypervisor withholding more than this share of the server CPUs: a noisy machine
+
+
+class Machine(BaseModel):
+    """The machine's steadiness around one run, as the manifest records it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    probe_cv: float | None  # the stability probe's slices' coefficient of variation (None: not measured)
+    probe_slices: list[float]  # loop iterations done in each slice
+    server_steal: float | None = None  # share of the server CPUs' time over the run the hypervisor stole
+    client_steal: float | None = None
+    load_average_before: list[float]
+    load_average_after: list[float] | None = None
+
+    @property
+    def noisy(self) -> bool:
+        return (self.probe_cv or 0.0) > NOISY_PROBE_CV or (self.server_steal or 0.0) > NOISY_STEAL
+
+    def why_noisy(self) -> str:
+        """What made it noisy, in words, with the thresholds."""
+        reasons = []
+        if (self.probe_cv or 0.0) > NOISY_PROBE_CV:
+            reasons.append(f"the stability probe varied by {self.probe_cv:.1%} between slices (> {NOISY_PROBE_CV:.0%})")
+        if (self.server_steal or 0.0) > NOISY_STEAL:
+            reasons.append(
+                f"the hypervisor stole {self.server_steal:.1%} of the server CPUs' time (> {NOISY_STEAL:.0%})"
+            )
+        return " and ".join(reasons)
+
+
+class DatabaseRecord(BaseModel):
+    """What the manifest records of the database a run read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str
+    embedded: bool  # started here (False: an existing server, --database-url)
+    version: str
+    settings: dict[str, str]
+    cpus: list[int]  # where it was pinned (empty: not started here)
+    user: str | None  # the system user it ran as, where started here
+    data_directory: str | None
+    passengers: int
 
 
 class GitState(BaseModel):

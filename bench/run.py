@@ -35,15 +35,14 @@ from bench import ceiling as client_ceiling
 from bench import environment, machine, processes, versions
 from bench.analysis.claim import precision_reached, verdicts
 from bench.atomic import write_json_atomically
+from bench.closing import CloseStyle
 from bench.config import BenchConfig
 from bench.database import Database, EmbeddedDatabase, ExistingDatabase, UnavailableDatabase
 from bench.errors import BenchError
 from bench.latency import LatencyRecord, decode, percentiles_ms
 from bench.limits import CLIENT_BOUND_PERCENT, Evidence, limit
 from bench.load import wrk
-from bench.load.closing import CloseStyle
 from bench.load.runner import LoadSpec, LocustRun
-from bench.load.workload import WORKLOADS
 from bench.results import (
     MAX_FAILURE_RATIO,
     NEAR_CLIENT_LIMIT,
@@ -67,6 +66,7 @@ from bench.sampling import CpuUsage
 from bench.servers import RemoteServer, Server, ServerSpec, free_port
 from bench.verify import verify, verify_user_configs
 from bench.window import measure_window
+from bench.workload import WORKLOADS
 
 SCENARIO_OVERHEAD_SECONDS = 4.0  # server start, Locust start, stop: for the progress estimate only
 

@@ -22,9 +22,9 @@ from apps.store import prediction
 from bench import database
 from bench.config import BenchConfig
 from bench.errors import BenchError
-from bench.load.workload import AGE, PASSENGER_ID, SEX, WORKLOADS, Workload
 from bench.registry import BUILT_IN_SERVERS
 from bench.servers import Server, ServerSpec, free_port, http_request
+from bench.workload import AGE, PASSENGER_ID, SEX, WORKLOADS, Workload
 
 Passengers = dict[int, tuple[int | None, Sex]]
 

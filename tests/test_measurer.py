@@ -15,10 +15,10 @@ import pytest
 import requests
 
 from bench.load.runner import LOCUSTFILE
-from bench.load.workload import USER_KINDS, WORKLOADS
 from bench.nullserver import BODY
 from bench.results import ClientCeiling
 from bench.servers import free_port
+from bench.workload import USER_KINDS, WORKLOADS
 from tests.servers import STARTED_PIDS
 
 USERS = {"lean": "LeanGet", "fasthttp": "FastHttpGet", "lean-put": "LeanPut", "fasthttp-put": "FastHttpPut"}

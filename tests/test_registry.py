@@ -20,7 +20,7 @@ from bench.errors import USAGE, BenchError
 from bench.registry import BUILT_IN, BUILT_IN_SERVERS, Registry
 from bench.report.html import build_report
 from bench.report.plots import colour
-from bench.results import load_summary
+from bench.results import load_manifest, load_summary
 from bench.server_configs import BUILT_IN_PATH, read_servers_file, read_toml
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -112,8 +112,8 @@ def test_a_servers_file_config_is_listed_verified_and_measured(tmp_path: Path) -
     summary = json.loads((tmp_path / "results" / "mine" / "summary.json").read_text())
     mine = [s for s in summary["scenarios"] if s["server"] == "flask-gthread8"]
     assert mine and mine[0]["requests"] > 0 and mine[0]["framework"] == "flask" and mine[0]["close_style"] is None
-    manifest = json.loads((tmp_path / "results" / "mine" / "manifest.json").read_text())
-    assert manifest["config"].server_definitions["flask-gthread8"]["command"][-3] == "8"
+    manifest = load_manifest(tmp_path / "results" / "mine")
+    assert manifest.config.server_definitions["flask-gthread8"]["command"][-3] == "8"
     again = bench("report", str(tmp_path / "results" / "mine"), "--reports-dir", str(tmp_path / "r2"), cwd=tmp_path)
     assert again.returncode == 0, again.stderr  # the record carries the config: no servers file needed to read it
 

@@ -21,6 +21,7 @@ from bench.bisect import Question, between, bisect
 from bench.config import BenchConfig, load_config
 from bench.errors import BenchError
 from bench.report.html import build_report
+from bench.results import load_manifest
 from bench.run import ScenarioKey, scenario_of, schedule
 from bench.versions import VersionSet, ensure, parse_vary
 
@@ -183,12 +184,12 @@ def test_a_real_run_under_another_release_skips_one_that_cannot_be_installed(tmp
     assert done.returncode == 0, done.stderr[-2000:]
     skipped = [line for line in done.stderr.splitlines() if line.startswith("skipped:")]
     assert len(skipped) == 1 and "gunicorn-0.0.1 cannot be installed here" in skipped[0]
-    manifest = json.loads((tmp_path / "results" / "vary" / "manifest.json").read_text())
+    manifest = load_manifest(tmp_path / "results" / "vary")
     assert manifest.config.vary == {"gunicorn": ["25.3.0"]}
     [version_set] = manifest.version_sets
-    assert version_set["installed"]["gunicorn"] == "25.3.0" and version_set["python"].startswith(str(cache))
+    assert version_set.installed["gunicorn"] == "25.3.0" and version_set.python.startswith(str(cache))
     [command] = [c["server"] for name, c in manifest.commands.items() if "@gunicorn-25.3.0" in name]
-    assert version_set["python"] in command
+    assert version_set.python in command
     [scenario] = json.loads((tmp_path / "results" / "vary" / "summary.json").read_text())["scenarios"]
     assert scenario["server"] == "flask-gunicorn-sync@gunicorn-25.3.0" and scenario["requests"] > 0
 

@@ -10,10 +10,10 @@ from typing import Literal
 
 from bench.analysis.ratios import Comparison, RatioKey, comparisons, pair_label
 from bench.limits import MIN_SERVER_BUSY
-from bench.load.workload import endpoint_label
 from bench.registry import BUILT_IN, Registry
 from bench.results import MAX_FAILURE_RATIO, Scenario, Verdict, VerdictName
 from bench.stats import CONFIDENCE, fewest_for_interval, rounds_for_precision
+from bench.workload import endpoint_label
 
 CLAIM = "FastAPI is 2x faster than Flask"
 CLAIM_FACTOR = 2.0  # the claim's "about 2x": its band is CLAIM_FACTOR divided and multiplied by 1 + the margin

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from bench.analysis.claim import CLAIM_PAIR
 from bench.analysis.ratios import Comparison, compare, comparisons
 from bench.analysis.select import closed_loop, variants_in
-from bench.load.closing import CLOSE_STYLES
-from bench.load.workload import endpoint_label, endpoint_order
+from bench.closing import CLOSE_STYLES
 from bench.registry import Registry
 from bench.results import Scenario
+from bench.workload import endpoint_label, endpoint_order
 
 
 @dataclass(frozen=True)

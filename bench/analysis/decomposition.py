@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from bench.analysis.claim import CLAIM_PAIR, CLAIM_SERVERS
 from bench.analysis.ratios import Comparison, compare, interval_of, with_interval
 from bench.analysis.select import closed_loop, condition_namer, round_values, variants_in
-from bench.load.workload import endpoint_label, endpoint_order
 from bench.registry import Registry
 from bench.results import Scenario
 from bench.stats import Ratio, paired_ratio
+from bench.workload import endpoint_label, endpoint_order
 
 
 @dataclass(frozen=True)

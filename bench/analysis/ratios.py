@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from bench.analysis.select import Metric, close_name, closed_loop, groups, paired_values, variants_in
+from bench.closing import CloseStyle
 from bench.limits import DATABASE_LIMITS
-from bench.load.closing import CloseStyle
-from bench.load.workload import endpoint_order
 from bench.registry import Registry
 from bench.results import Scenario, Variant
 from bench.stats import paired_ratio
+from bench.workload import endpoint_order
 
 
 class RatioKey(NamedTuple):

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from bench.analysis.claim import CLAIM_SERVERS
 from bench.analysis.ratios import Comparison, RatioKey, compare, comparisons, interval_of, pair_label
 from bench.analysis.select import close_name, closed_loop, round_values, variants_in
-from bench.load.closing import CloseStyle
-from bench.load.workload import endpoint_label, endpoint_order
+from bench.closing import CloseStyle
 from bench.registry import Registry
 from bench.results import Scenario, Variant
 from bench.stats import median, median_interval
+from bench.workload import endpoint_label, endpoint_order
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from bench.analysis.agreement import AGREEMENT, agreements
 from bench.analysis.claim import MIN_VERDICT_ROUNDS, TARGET_PRECISION, rounds_for_target
 from bench.analysis.select import closed_loop, groups, labeller, usable
 from bench.limits import CLIENT_BOUND_PERCENT, MIN_SERVER_BUSY
-from bench.load.workload import endpoint_label
 from bench.registry import Registry
 from bench.results import NEAR_CLIENT_LIMIT, Manifest, Scenario
 from bench.stats import coefficient_of_variation
+from bench.workload import endpoint_label
 
 CV_WARNING = 0.05
 LOAD_WARNING = 0.5

@@ -18,11 +18,11 @@ from typing import NamedTuple
 from bench.analysis.claim import CLAIM, CLAIM_PAIR, judge
 from bench.analysis.ratios import Comparison, compare
 from bench.analysis.select import closed_loop, usable
-from bench.load.closing import CloseStyle
-from bench.load.workload import endpoint_label
+from bench.closing import CloseStyle
 from bench.registry import Registry
 from bench.results import Scenario, Variant, VerdictName
 from bench.stats import median
+from bench.workload import endpoint_label
 
 
 @dataclass(frozen=True)

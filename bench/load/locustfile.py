@@ -32,7 +32,7 @@ from locust.runners import MasterRunner, Runner, WorkerRunner
 from bench.latency import Part
 from bench.load.lean import LeanHttpUser
 from bench.load.recorder import LatencyRecorder, process_name
-from bench.load.workload import WORKLOADS, Workload, user_class_name
+from bench.workload import WORKLOADS, Workload, user_class_name
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 CLOSE_HEADERS = {"Connection": "close"}

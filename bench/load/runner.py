@@ -16,9 +16,9 @@ from bench import processes
 from bench.config import BenchConfig
 from bench.errors import BenchError
 from bench.latency import LatencyRecord, read_latency
-from bench.load.workload import user_class_name
 from bench.results import ScenarioFiles
 from bench.servers import pinned
+from bench.workload import user_class_name
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 START_TIMEOUT = 30.0

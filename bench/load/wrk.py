@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
-from bench.load.workload import WORKLOADS
 from bench.results import ScenarioFiles, WrkFigures
 from bench.sampling import CpuUsage, Tree, snapshot
 from bench.servers import RemoteServer, Server, pinned
+from bench.workload import WORKLOADS
 
 SCRIPT = Path(__file__).with_name("wrk_report.lua")
 

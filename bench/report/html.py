@@ -7,21 +7,19 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from bench import queues
 from bench.analysis import agreement, claim, close, decomposition, ratios, releases, select, warnings
 from bench.analysis.workers import at_best, at_best_sentence
 from bench.atomic import write_text_atomically
+from bench.closing import CLOSE_STYLES
 from bench.config import command_for
-from bench.database import DatabaseRecord
 from bench.errors import BenchError
-from bench.limits import CLIENT_BOUND_PERCENT, LIMITS, MIN_SERVER_BUSY
-from bench.load.closing import CLOSE_STYLES
-from bench.load.workload import endpoint_label
+from bench.limits import CLIENT_BOUND_PERCENT, LIMITS, MIN_SERVER_BUSY, QUEUE_INTERVAL_SECONDS
 from bench.report import plots
 from bench.reproduce import EXIT_CODES, OUTCOME_RULES, Reproduction
 from bench.results import (
     MAX_FAILURE_RATIO,
     NEAR_CLIENT_LIMIT,
+    DatabaseRecord,
     Manifest,
     Scenario,
     load_manifest,
@@ -29,6 +27,7 @@ from bench.results import (
     load_summary,
 )
 from bench.versions import canonical
+from bench.workload import endpoint_label
 
 INDEX = "index.html"
 
@@ -223,7 +222,7 @@ def render(folder: Path, recompute: bool = False) -> tuple[str, dict[str, str]]:
             "failures": f"{MAX_FAILURE_RATIO:.1%}",
             "agreement": f"{agreement.AGREEMENT:.0%}",
             "factor": f"{claim.CLAIM_FACTOR:g}",
-            "queue_interval": f"{queues.INTERVAL_SECONDS:g}",
+            "queue_interval": f"{QUEUE_INTERVAL_SECONDS:g}",
         },
         caveats=caveats,
         scenario_flags=scenario_flags,

@@ -20,12 +20,12 @@ from matplotlib.figure import Figure
 from bench.analysis.claim import CLAIM_FACTOR
 from bench.analysis.releases import Release
 from bench.analysis.select import close_name, condition_namer, groups, labeller, usable
+from bench.closing import CloseStyle
 from bench.latency import LatencyRecord, merged, read_latency, spectrum_ms
-from bench.load.closing import CloseStyle
-from bench.load.workload import endpoint_label, endpoint_order, request_label
 from bench.registry import Registry
 from bench.results import Scenario, ScenarioFiles, Variant, Verdict, raw_root
 from bench.stats import median, median_interval
+from bench.workload import endpoint_label, endpoint_order, request_label
 
 FALLBACK_COLOURS = ("#F0E442", "#7F7F7F", "#BCBD22", "#17BECF")  # for configs that declare no colour
 LINE_STYLES = ("-", "--", ":", "-.")

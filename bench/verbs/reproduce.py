@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import environment
 from bench.config import validate_config
 from bench.errors import BenchError
 from bench.report.html import build_report
-from bench.reproduce import Reproduction, compare, installed_version_differences, recorded_config
-from bench.results import load_summary, write_reproduction
+from bench.reproduce import Reproduction, compare, recorded_config
+from bench.results import load_manifest, load_summary, write_reproduction
 from bench.run import default_run_id
 from bench.verbs.run import RunOutcome, RunRequest, Watcher, benchmark, prepared
 
@@ -32,6 +33,15 @@ class Reproduced:
     run: RunOutcome
     comparison: Reproduction | None
     report: Path | None
+
+
+def installed_version_differences(folder: Path) -> list[str]:
+    """Packages whose installed version differs from the one recorded in ``folder``'s manifest."""
+    manifest = load_manifest(folder)
+    recorded = manifest.environment.packages
+    installed = environment.package_versions(manifest.config.registry)
+    return [f"{name}: recorded {version}, installed {installed.get(name)}"
+            for name, version in recorded.items() if installed.get(name) != version]  # fmt: skip
 
 
 def reproduce(request: ReproduceRequest, watcher: Watcher) -> Reproduced:

@@ -16,11 +16,11 @@ from typing import Protocol
 from bench.config import BenchConfig, check_cpus_here, validate_config
 from bench.database import PASSENGERS_CSV_ENV, passengers_csv
 from bench.load import wrk
-from bench.load.workload import WORKLOADS
 from bench.report.html import build_report
 from bench.results import Manifest, Summary, load_manifest, load_summary
 from bench.run import OnScenario, ScenarioKey, estimated_seconds, run, schedule
 from bench.versions import install
+from bench.workload import WORKLOADS
 
 
 @dataclass(frozen=True)
