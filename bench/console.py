@@ -28,7 +28,7 @@ from bench.bisect import Bisection, Step
 from bench.limits import CLIENT_BOUND_PERCENT, LIMITS, MIN_SERVER_BUSY
 from bench.registry import Registry
 from bench.reproduce import EXIT_CODES, OUTCOME_RULES, Reproduction
-from bench.results import MAX_FAILURE_RATIO, PrecisionRecord, Scenario, Variant, summary_path
+from bench.results import MAX_FAILURE_RATIO, MIB, PrecisionRecord, Scenario, Variant, summary_path
 from bench.run import OnScenario, ScenarioKey
 from bench.stats import median
 from bench.verbs.ceiling import Ceiling
@@ -124,6 +124,7 @@ def results_table(scenarios: list[Scenario]) -> Table:
     """Median rps and p99 per variant and endpoint over the measured repeats, with what limited them and flags;
     where the run read the database, its busy share and the passenger reads per request too."""
     database = any(s.database_busy is not None or s.queries_per_request is not None for s in scenarios)
+    memory = any(s.server_memory is not None for s in scenarios)
     table = Table(
         title="median over repeats",
         caption=f"server busy: its CPUs' busy share over the window; under-driven: below {MIN_SERVER_BUSY:.0%}, "
@@ -134,6 +135,8 @@ def results_table(scenarios: list[Scenario]) -> Table:
     columns = ["endpoint", "server", "repeats", "rps", "p99 ms", "server CPU µs/req", "server busy", "client CPU %"]
     if database:
         columns += ["DB busy", "queries/req"]
+    if memory:
+        columns += ["PSS MiB", "rps/GiB"]
     for column in (*columns, "limited by", "flags"):
         # a long config name (a version set's, say) wraps rather than losing the part that tells it apart
         table.add_column(column, justify="left" if column in ("endpoint", "server", "flags") else "right",
@@ -167,6 +170,10 @@ def results_table(scenarios: list[Scenario]) -> Table:
                 f"{median(database_busy):.2f}" if database_busy else "-",
                 f"{median(reads):.2f}" if reads else "-",
             ]
+        if memory:
+            pss = [s.server_memory.pss_bytes / MIB for s in measured if s.server_memory is not None]
+            per_gib = [value for s in measured if (value := s.rps_per_gib) is not None]
+            cells += [f"{median(pss):,.0f}" if pss else "-", f"{median(per_gib):,.0f}" if per_gib else "-"]
         table.add_row(*cells, limited_by(measured), flags(group))
     return table
 

@@ -35,7 +35,8 @@ from bench.versions import InstalledSet
 #    ceiling as {"measured_utc", "user_classes"}; the config's claim_margin, order_seed and precision.
 # 4: each scenario's limit (bench.limits) and its evidence: the database's busy share and CPU per request,
 #    queries per request, requests outstanding and waiting at the server; the manifest's database.
-SCHEMA_VERSION = 4
+# 5: each scenario's server memory (USS and PSS of every process of its tree at the window's end).
+SCHEMA_VERSION = 5
 MANIFEST = "manifest.json"
 SUMMARY = "summary.json"
 REPRODUCTION = "reproduction.json"
@@ -50,6 +51,7 @@ RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 # What the flags of a scenario mean, defined once (what limited it: bench.limits).
 NEAR_CLIENT_LIMIT = 0.70  # near_client_limit: rps above this share of the client's ceiling (null server)
 MAX_FAILURE_RATIO = 0.001  # valid: at most this share of requests failed
+MIB, GIB = 2**20, 2**30
 
 
 def under_driven(server_busy: float | None, limited_by: Limit = "client") -> bool:
@@ -82,6 +84,42 @@ class WrkFigures(BaseModel):
     p99_ms: float
     p999_ms: float
     server_busy: float | None  # the server's busy share over wrk's run (None: its CPU is not known)
+
+
+class ProcessMemory(BaseModel):
+    """One server process's memory: its unique set (what stopping it frees) and its proportional set (its own
+    pages plus its share of those it shares, so a tree's PSS adds up to what it costs the machine)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    uss_bytes: int
+    pss_bytes: int
+
+
+class ServerMemory(BaseModel):
+    """The server tree's memory at the end of the measured window, the top process first (a pre-fork server's
+    arbiter, or the one process that serves), and the worker count it was started with."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    processes: list[ProcessMemory] = Field(min_length=1)
+    workers: int = Field(ge=1)
+
+    @property
+    def uss_bytes(self) -> int:
+        return sum(p.uss_bytes for p in self.processes)
+
+    @property
+    def pss_bytes(self) -> int:
+        return sum(p.pss_bytes for p in self.processes)
+
+    @property
+    def pss_per_worker_bytes(self) -> float:
+        """The mean PSS of the processes that serve: the largest ones, as many as it was started with (each
+        loaded the app and its model; an arbiter or a helper such as multiprocessing's resource tracker holds
+        neither)."""
+        serving = sorted((p.pss_bytes for p in self.processes), reverse=True)[: self.workers]
+        return sum(serving) / len(serving)
 
 
 class Scenario(BaseModel):
@@ -126,6 +164,7 @@ class Scenario(BaseModel):
     queries_per_request: float | None = None  # passenger reads counted at the database, over requests answered
     outstanding: float | None = None  # requests the client kept outstanding (rps x mean latency), per user
     server_queue: float | None = None  # requests waiting in the server's sockets, mean of samples
+    server_memory: ServerMemory | None = None  # at the window's end (None: a remote server, or before schema 5)
 
     @model_validator(mode="before")
     @classmethod
@@ -139,6 +178,12 @@ class Scenario(BaseModel):
     @property
     def variant(self) -> Variant:
         return Variant(self.server, self.model, self.workers, self.close_style)
+
+    @property
+    def rps_per_gib(self) -> float | None:
+        """Requests per second for each GiB the server tree costs the machine (its PSS): memory's efficiency,
+        beside CPU's (requests per server CPU-second)."""
+        return self.rps / (self.server_memory.pss_bytes / GIB) if self.server_memory else None
 
     @property
     def lower_bound(self) -> bool:
@@ -488,6 +533,16 @@ def update_manifest_to_4(content: dict[str, Any]) -> dict[str, Any]:
     return {**content, "schema_version": 4, "database": None}
 
 
+def update_summary_to_5(content: dict[str, Any]) -> dict[str, Any]:
+    """Schema 4 -> 5: no memory was recorded before."""
+    return {**content, "schema_version": 5}
+
+
+def update_manifest_to_5(content: dict[str, Any]) -> dict[str, Any]:
+    """Schema 4 -> 5: the manifest did not change."""
+    return {**content, "schema_version": 5}
+
+
 def load_summary(folder: Path, require_complete: bool = True) -> Summary:
     """The checked summary of a results folder, or one clear error line."""
     if not folder.is_dir():
@@ -501,6 +556,8 @@ def load_summary(folder: Path, require_complete: bool = True) -> Summary:
         content = update_summary_to_3(content)
     if content["schema_version"] == 3:
         content = update_summary_to_4(content)
+    if content["schema_version"] == 4:
+        content = update_summary_to_5(content)
     try:
         summary = Summary.model_validate(content)
     except ValidationError as error:
@@ -524,6 +581,8 @@ def migrated_manifest(folder: Path) -> dict[str, Any]:
         content = update_manifest_to_3(content)
     if content["schema_version"] == 3:
         content = update_manifest_to_4(content)
+    if content["schema_version"] == 4:
+        content = update_manifest_to_5(content)
     return dict(content)
 
 

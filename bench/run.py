@@ -21,7 +21,7 @@ import math
 import random
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -50,8 +50,10 @@ from bench.results import (
     CeilingFigures,
     Manifest,
     PrecisionRecord,
+    ProcessMemory,
     Scenario,
     ScenarioFiles,
+    ServerMemory,
     Summary,
     WrkFigures,
     create_run_folder,
@@ -157,6 +159,7 @@ def figures(
     database: DatabaseCores | None = None,
     reads: int | None = None,
     server_queue: float | None = None,
+    memory: Sequence[tuple[int, int]] = (),  # each server process's USS and PSS at the window's end
 ) -> Scenario:
     """A scenario's summary figures from its raw latency record, its measured CPU and the client's ceiling, and
     what limited it (``bench.limits``) from the evidence of its window.
@@ -212,6 +215,7 @@ def figures(
         queries_per_request=reads / requests if reads is not None and requests else None,
         outstanding=outstanding,
         server_queue=server_queue,
+        server_memory=memory_of(memory, key.workers),
     )
 
 
@@ -231,6 +235,11 @@ class DatabaseCores:
     def of(cls, database_cpus: list[int], client_cpus: list[int]) -> DatabaseCores:
         together = set(database_cpus) | set(client_cpus)
         return cls(len(database_cpus), len(together) if set(database_cpus) & set(client_cpus) else 0)
+
+
+def memory_of(measured: Sequence[tuple[int, int]], workers: int) -> ServerMemory | None:
+    processes = [ProcessMemory(uss_bytes=uss, pss_bytes=pss) for uss, pss in measured]
+    return ServerMemory(processes=processes, workers=workers) if processes else None
 
 
 def scenario_of(key: ScenarioKey, **measured: Any) -> Scenario:
@@ -306,7 +315,7 @@ def measure(
     write_json_atomically(
         ScenarioFiles.of(out).measurement,
         {"t0": window.t0, "cpu": asdict(window.usage), "server_cores": server_cores, "reads": window.reads,
-         "server_queue": window.server_queue, "commands": commands},
+         "server_queue": window.server_queue, "memory": window.memory, "commands": commands},
     )  # fmt: skip
     client_ceiling = ceiling.rps(spec.keeps_connections_alive) if ceiling is not None else None
     # the database's own CPUs, where it was pinned here (an existing server's are not known)
@@ -314,7 +323,7 @@ def measure(
     scenario = figures(
         key, latency, window.usage, len(config.client_cpus), server_cores=server_cores,
         client_ceiling_rps=client_ceiling, users=config.users, database=cores, reads=window.reads,
-        server_queue=window.server_queue,
+        server_queue=window.server_queue, memory=window.memory,
     )  # fmt: skip
     return scenario.model_copy(update={"crosscheck": crosschecked})
 

@@ -28,6 +28,19 @@ def cpu_seconds(processes: list[psutil.Process]) -> float:
     return total
 
 
+def memory(processes: list[psutil.Process]) -> list[tuple[int, int]]:
+    """Each process's unique and proportional set size in bytes (USS, PSS: Linux's smaps), in order; one that
+    has exited is left out."""
+    found = []
+    for process in processes:
+        try:
+            info = process.memory_full_info()
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+        found.append((int(info.uss), int(getattr(info, "pss", info.uss))))
+    return found
+
+
 def steal_seconds(cpus: Collection[int]) -> float:
     """Seconds the hypervisor has so far withheld ``cpus`` while they had work to run (0 where not known).
 

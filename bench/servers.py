@@ -87,6 +87,10 @@ class RemoteServer:
         except (OSError, ValueError, KeyError) as error:
             raise BenchError(f"cannot read the server's CPU from {self.stats_url}: {error}") from None
 
+    def memory(self) -> list[tuple[int, int]]:
+        """Not known from here: its processes run elsewhere."""
+        return []
+
 
 def pinned(command: list[str], cpus: tuple[int, ...] | list[int]) -> list[str]:
     """Prefix ``command`` with ``taskset`` so it and every process it forks stay on ``cpus``."""
@@ -187,6 +191,10 @@ class Server:
 
     def cpu_seconds(self) -> float:
         return sampling.cpu_seconds(self.tree())
+
+    def memory(self) -> list[tuple[int, int]]:
+        """Each server process's USS and PSS, the top one first."""
+        return sampling.memory(self.tree())
 
     def stop(self) -> None:
         """SIGTERM the whole process group, SIGKILL what is left after a grace period, and check."""

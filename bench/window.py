@@ -1,5 +1,6 @@
 """One measured window: run the load, discard the warm-up, sample server, client and database CPU (and the
-database's passenger reads) over exactly the measured seconds, and collect the exact latency record."""
+database's passenger reads) over exactly the measured seconds, the server's memory at its end, and collect the
+exact latency record."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ class Window:
     usage: CpuUsage
     reads: int | None  # passenger reads the database counted over the window (None: not counted)
     server_queue: float | None  # requests waiting in the server's sockets, mean of samples (None: not sampled)
+    memory: list[tuple[int, int]]  # each server process's USS and PSS at the window's end (empty: not known)
 
 
 def sleep_until(moment: float, check: Callable[[], None]) -> None:
@@ -65,6 +67,7 @@ def measure_window(
             queue.start()
         sleep_until(t0 + warmup + duration, server.check_alive)
         end = snapshot(server.cpu_seconds, load.tree, server.cpus, database_cpu)
+        memory = server.memory()  # after the CPU snapshot: reading smaps costs the server's CPU nothing measured
         waiting = queue.stop() if queue else None
         reads_after = database.reads() if database is not None else None
         latency = load.finish(timeout=warmup + duration + 60)
@@ -74,4 +77,4 @@ def measure_window(
             queue.stop()
     server.check_alive()
     reads = None if reads_before is None or reads_after is None else reads_after - reads_before
-    return Window(t0, CpuUsage.between(start, end), reads, waiting), latency
+    return Window(t0, CpuUsage.between(start, end), reads, waiting, memory), latency

@@ -16,7 +16,7 @@ import pytest
 
 from bench.errors import USAGE
 from bench.latency import read_latency
-from bench.results import ScenarioFiles, load_manifest, load_summary
+from bench.results import GIB, MIB, ScenarioFiles, load_manifest, load_summary
 from tests.servers import STARTED_PIDS
 
 TINY_RUN = ["--endpoints", "get", "--repeats", "1", "--warmup", "1", "--duration", "2", "--users", "8"]
@@ -59,6 +59,12 @@ def test_a_real_run_writes_a_complete_self_describing_folder(tmp_path: Path) -> 
         latency = read_latency(ScenarioFiles.of(raw).latency)
         assert latency.requests == scenario.requests
         assert any(entry.phase == "warmup" for entry in latency.timeline)
+        memory = scenario.server_memory  # the app and its model are in memory: tens of MiB a serving process
+        assert memory is not None and memory.pss_per_worker_bytes > 20 * MIB and memory.uss_bytes <= memory.pss_bytes
+        assert scenario.rps_per_gib == pytest.approx(scenario.rps / (memory.pss_bytes / GIB))
+        # gunicorn's arbiter and its one sync worker; uvicorn's one process
+        assert len(memory.processes) == (2 if scenario.framework == "flask" else 1), memory
+    assert "server PSS MiB" in (reports / "t" / "index.html").read_text()
     manifest = load_manifest(folder)
     assert manifest.config.frameworks == ["fastapi", "flask"]
     assert manifest.finished_utc is not None

@@ -71,6 +71,9 @@ class SteadyServer:
         now = time.time()
         return min(now, self.warmup_ends) + 0.5 * max(0.0, now - self.warmup_ends)
 
+    def memory(self) -> list[tuple[int, int]]:
+        return []
+
 
 class FakeLoad:
     def __init__(self) -> None:

@@ -13,7 +13,7 @@ from bench.config import BenchConfig, command_for, load_config, parse_cpus
 from bench.errors import BenchError
 from bench.latency import histogram_of, merged, percentiles_ms
 from bench.registry import BUILT_IN, BUILT_IN_SERVERS
-from bench.results import SCHEMA_VERSION, create_run_folder, load_summary
+from bench.results import MIB, SCHEMA_VERSION, ProcessMemory, ServerMemory, create_run_folder, load_summary
 from bench.run import ScenarioKey, estimated_seconds, figures, schedule
 from bench.sampling import CpuUsage
 from bench.servers import ServerSpec
@@ -210,3 +210,15 @@ def test_servers_bind_loopback_and_never_debug_or_reload(framework: str) -> None
     command = " ".join(ServerSpec(BUILT_IN.config(framework), port=8000).command())
     assert "127.0.0.1" in command and "0.0.0.0" not in command
     assert not {"--reload", "--debug", "debug", "--reload-dir"} & set(command.split())
+
+
+def test_a_servers_memory_adds_up_and_a_worker_is_one_that_serves() -> None:
+    """uvicorn with two workers: its parent, multiprocessing's resource tracker, and the two that loaded the app."""
+    sizes = [(15, 16), (6, 6), (129, 142), (128, 140)]
+    memory = ServerMemory(
+        processes=[ProcessMemory(uss_bytes=uss * MIB, pss_bytes=pss * MIB) for uss, pss in sizes], workers=2
+    )
+    assert memory.pss_bytes == (16 + 6 + 142 + 140) * MIB and memory.uss_bytes == (15 + 6 + 129 + 128) * MIB
+    assert memory.pss_per_worker_bytes == 141 * MIB  # the helpers are not workers
+    alone = ServerMemory(processes=[ProcessMemory(uss_bytes=100 * MIB, pss_bytes=110 * MIB)], workers=1)
+    assert alone.pss_per_worker_bytes == 110 * MIB

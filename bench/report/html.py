@@ -18,6 +18,7 @@ from bench.report import plots
 from bench.reproduce import EXIT_CODES, OUTCOME_RULES, Reproduction
 from bench.results import (
     MAX_FAILURE_RATIO,
+    MIB,
     NEAR_CLIENT_LIMIT,
     DatabaseRecord,
     Manifest,
@@ -168,6 +169,8 @@ def render(folder: Path, recompute: bool = False) -> tuple[str, dict[str, str]]:
         decomposition_sentence=decomposition.decomposition_sentence(decomposition.decompositions(scenarios, registry)),
         at_best_sentence=at_best_sentence(at_best(scenarios, config.claim_margin, registry)),
         database=database_of(manifest, scenarios),
+        memory=any(s.server_memory is not None for s in scenarios),
+        mib=MIB,
         limits=LIMITS,
         endpoint_label=endpoint_label,
         releases=over_releases,
