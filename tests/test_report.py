@@ -7,6 +7,7 @@ import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from markupsafe import escape
@@ -18,10 +19,63 @@ from bench.limits import LIMITS
 from bench.registry import BUILT_IN
 from bench.report.html import build_report
 from bench.reproduce import compare
-from bench.results import Verdict, load_summary, write_reproduction
+from bench.results import Verdict, load_summary, write_reproduction, write_summary
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RESULTS = Path(__file__).parents[1] / "results"  # committed runs: the report over releases is one
+SVG = "{http://www.w3.org/2000/svg}"
+NUMBER = re.compile("^[\u2212-]?[\\d,.]+$")  # a tick label that is a number (matplotlib's minus is U+2212)
+# In the browser: each plot's axes, each as its tick labels' text, as drawn.
+TICK_LABELS_JS = """() => Array.from(document.querySelectorAll('svg')).map(svg =>
+  Array.from(svg.querySelectorAll('g[id^="matplotlib.axis_"]')).map(axis =>
+    Array.from(axis.querySelectorAll('g[id^="xtick_"] text, g[id^="ytick_"] text'))
+      .map(text => text.textContent.replace(/\\s/g, '')).filter(label => label)))"""
+
+
+def unreadable_axes(plots: list[list[list[str]]]) -> list[str]:
+    """The numeric axes that carry fewer than two numbers (a reader cannot tell the scale from one)."""
+    return [
+        f"plot {index}, axis {number}: {labels}"
+        for index, axes in enumerate(plots)
+        for number, labels in enumerate(axes)
+        if 0 < sum(bool(NUMBER.match(label)) for label in labels) < 2
+    ]
+
+
+def svg_tick_labels(svg: str) -> list[list[str]]:
+    """One plot's axes, each as its tick labels' text without spaces (the SVG keeps text as text; a power of ten
+    is drawn as two pieces of text, which read as one number)."""
+    root = ElementTree.fromstring(svg)  # noqa: S314 -- the SVG this project's report just drew
+    return [
+        [re.sub(r"\s", "", "".join(text.itertext())) for tick in axis.iter(f"{SVG}g")
+         if re.fullmatch(r"[xy]tick_\d+", tick.get("id", "")) for text in tick.iter(f"{SVG}text")]
+        for axis in root.iter(f"{SVG}g") if axis.get("id", "").startswith("matplotlib.axis_")
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("folder", [FIXTURES / "holds", FIXTURES / "matrix", FIXTURES / "sweep", RESULTS / "database",
+                                    RESULTS / "gunicorn-releases"], ids=lambda f: f.name)  # fmt: skip
+def test_every_numeric_axis_of_every_plot_carries_two_numbers_or_more(tmp_path: Path, folder: Path) -> None:
+    page = build_report(folder, tmp_path)
+    plots = [svg_tick_labels(path.read_text()) for path in sorted(page.parent.glob("*.svg"))]
+    assert plots and all(plots)
+    assert unreadable_axes(plots) == []
+
+
+def test_the_throughput_plot_claims_an_interval_only_where_it_draws_one(tmp_path: Path) -> None:
+    five = tmp_path / "five"
+    shutil.copytree(FIXTURES / "holds", five)
+    summary = load_summary(five)
+    kept = [s for s in summary.scenarios if s.repeat <= 5]
+    write_summary(five, summary.model_copy(update={"scenarios": kept, "verdicts": verdicts(kept, MARGIN, BUILT_IN)}))
+    for folder, drawn in ((FIXTURES / "holds", True), (five, False)):
+        svg = (build_report(folder, tmp_path / folder.name).parent / "throughput.svg").read_text()
+        root = ElementTree.fromstring(svg)  # noqa: S314 -- the SVG this project's report just drew
+        title = " ".join(" ".join(text.itertext()) for text in root.iter(f"{SVG}text"))
+        assert ("95% interval" in title and "no 95% interval" not in title) == drawn, title
+        assert ("no 95% interval: fewer than 6 rounds" in title) == (not drawn), title
+
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 MARGIN = load_config().claim_margin
 SECTIONS = {"verdict", "warnings", "ratios", "plots", "scenarios", "methodology", "environment", "reproduce"}
@@ -178,8 +232,10 @@ def test_page_renders_in_headless_chromium(tmp_path: Path, folder: Path) -> None
         page.screenshot(path=tmp_path / "report.png", full_page=True)
         heading = page.locator("h1").inner_text()
         svg_boxes = [page.locator("svg").nth(i).bounding_box() for i in range(4)]
+        plots = page.evaluate(TICK_LABELS_JS)
         browser.close()
     assert not problems, problems
+    assert plots and all(plots) and unreadable_axes(plots) == []  # as drawn in the browser
     assert heading == "Is FastAPI 2x faster than Flask?"
     assert all(box is not None and box["width"] > 300 and box["height"] > 150 for box in svg_boxes), svg_boxes
     image = Image.open(tmp_path / "report.png").convert("L")

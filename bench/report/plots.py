@@ -14,10 +14,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter, NullLocator
 
-from bench.analysis.claim import CLAIM_FACTOR
+from bench.analysis.claim import CLAIM_FACTOR, MIN_VERDICT_ROUNDS
 from bench.analysis.releases import Release
 from bench.analysis.select import close_name, condition_namer, groups, labeller, usable
 from bench.closing import CloseStyle
@@ -44,6 +46,21 @@ STYLE = {
 
 def styled() -> AbstractContextManager[None]:
     return plt.rc_context(STYLE)  # type: ignore[arg-type]
+
+
+def readable_log(axes: Axes) -> None:
+    """A logarithmic y axis whose labels say what it spans, as plain numbers: at 1-2-5 steps over a decade or
+    more, at even steps over less (a decade's own ticks could leave a single label there, or none). Called once
+    the axes hold their data."""
+    axes.set_yscale("log")
+    axes.autoscale_view()
+    low, high = axes.get_ylim()
+    if high / low >= 10:
+        axes.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    else:
+        axes.yaxis.set_major_locator(MaxNLocator(nbins=5, min_n_ticks=3))
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.4g}"))
+    axes.yaxis.set_minor_formatter(NullFormatter())
 
 
 def colour(server: str, registry: Registry) -> str:
@@ -97,12 +114,13 @@ def _bars(
     registry: Registry,
     value_of: str,
     ylabel: str,
-    title: str,
+    what: str,
     *,
+    note: str,
     hatch_lower_bounds: bool,
 ) -> Figure:
-    """Median per server config (and close style) in each (model, workers, endpoint) cell, 95% interval bars, every
-    repeat a dot."""
+    """Median per server config (and close style) in each (model, workers, endpoint) cell, 95% interval bars where
+    the repeats give one, every repeat a dot; the title says which was drawn."""
     servers = series_in(scenarios)
     name = series_label(scenarios)
     cells = [
@@ -112,6 +130,7 @@ def _bars(
         figure, axes = plt.subplots(figsize=(max(9.0, 1.1 * len(cells) * max(len(servers), 2) / 2), 3.8))
         width = 0.8 / max(len(servers), 1)
         grouped, condition = groups(scenarios), condition_namer(scenarios)
+        intervals = 0
         for s_index, (server, close) in enumerate(servers):
             for c_index, (model, workers, endpoint) in enumerate(cells):
                 measured = usable(grouped.get((Variant(server, model, workers, close), endpoint), []))
@@ -128,6 +147,7 @@ def _bars(
                 )  # fmt: skip
                 interval = median_interval(values)
                 if interval is not None:
+                    intervals += 1
                     axes.errorbar(x, middle, yerr=[[middle - interval[0]], [interval[1] - middle]], color="black",
                                   capsize=4, linewidth=1.2)  # fmt: skip
                 axes.scatter([x] * len(values), values, s=10, color="black", zorder=3, alpha=0.6)
@@ -138,26 +158,24 @@ def _bars(
             axes.tick_params(axis="x", labelrotation=20)
         axes.set_ylabel(ylabel)
         if len(cells) > 2:
-            axes.set_yscale("log")
+            readable_log(axes)
             axes.set_ylabel(ylabel + " (log)")
-        axes.set_title(title)
+        drawn = ", 95% interval" if intervals else f" (no 95% interval: fewer than {MIN_VERDICT_ROUNDS} rounds)"
+        axes.set_title(f"{what}: median of repeats (dots){drawn}{note}")
         axes.legend(frameon=False, ncols=min(len(servers), 3), loc="upper center", bbox_to_anchor=(0.5, -0.2))
         return figure
 
 
 def throughput(scenarios: Sequence[Scenario], registry: Registry) -> Figure:
-    title = (
-        "Throughput: median of repeats (dots), 95% interval\n"
-        "hatched = client-bound or under-driven, a lower bound; dotted = lazy close"
-    )
-    return _bars(scenarios, registry, "rps", "requests / s", title, hatch_lower_bounds=True)
+    note = "\nhatched = client-bound or under-driven, a lower bound; dotted = lazy close"
+    return _bars(scenarios, registry, "rps", "requests / s", "Throughput", note=note, hatch_lower_bounds=True)
 
 
 def server_cpu(scenarios: Sequence[Scenario], registry: Registry) -> Figure:
-    title = "Server CPU per request: median of repeats (dots), 95% interval; lower is better"
     return _bars(
-        scenarios, registry, "server_cpu_us_per_request", "server CPU µs / request", title, hatch_lower_bounds=False
-    )
+        scenarios, registry, "server_cpu_us_per_request", "server CPU µs / request", "Server CPU per request",
+        note="; lower is better", hatch_lower_bounds=False,
+    )  # fmt: skip
 
 
 def _raw_latency(folder: Path, scenario: Scenario) -> LatencyRecord | None:
@@ -188,11 +206,11 @@ def spectrum(folder: Path, scenarios: Sequence[Scenario], registry: Registry) ->
                               color=colour(server, registry), linestyle=":" if close == "lazy" else "-",
                               label=name(server, close))  # fmt: skip
                 axes.set_xscale("log")
-                axes.set_yscale("log")
                 axes.set_xticks(x, [f"p{p:g}" for p in SPECTRUM_PERCENTILES], fontsize=8)
-                axes.minorticks_off()
+                axes.xaxis.set_minor_locator(NullLocator())
                 axes.set_title(" ".join(filter(None, [request_label(endpoint), condition(model, workers)])))
             axes_grid[row][0].set_ylabel("latency, ms (log)")
+        readable_log(axes_grid[0][0])  # the panels share their y axis
         figure.legend(*axes_grid[0][0].get_legend_handles_labels(), loc="outside right upper", frameon=False)
         figure.suptitle("Latency percentile spectrum (all repeats merged)")
         return figure
@@ -229,11 +247,11 @@ def timeline(folder: Path, scenarios: Sequence[Scenario], registry: Registry) ->
             for axes in (rps_axes, p99_axes):
                 axes.axvspan(0, warmup, color="grey", alpha=0.15, linewidth=0)
             rps_axes.set_title(request_label(endpoint))
-            rps_axes.set_ylim(bottom=0)
-            p99_axes.set_ylim(bottom=0)
-            if len(models) > 1:
-                rps_axes.set_yscale("log")
-                p99_axes.set_yscale("log")
+            for axes in (rps_axes, p99_axes):
+                if len(models) > 1:  # models a hundred times apart in cost
+                    readable_log(axes)
+                else:
+                    axes.set_ylim(bottom=0)
         axes_grid[0][0].set_ylabel("requests in that second")
         axes_grid[1][0].set_ylabel("p99 in that second, ms")
         figure.supxlabel("seconds since the load started (grey: warm-up, discarded)")
@@ -261,7 +279,7 @@ def latency_vs_load(scenarios: Sequence[Scenario], registry: Registry) -> Figure
                     values = [median([getattr(s, name) for s in by_share[share]]) for share in shares]
                     axes.plot(offered, values, style, marker="o", markersize=3, color=colour(variant.server, registry),
                               label=f"{label(variant)} {name.split('_')[0]}")  # fmt: skip
-            axes.set_yscale("log")
+            readable_log(axes)
             axes.set_xlabel("offered load, requests / s")
             axes.set_title(request_label(endpoint))
         axes_row[0][0].set_ylabel("latency from intended send, ms (log)")
