@@ -34,7 +34,7 @@ needs_list = pytest.mark.skipif(not passengers_csv().is_file(), reason="the pass
 # Every app's own database code: asyncpg (FastAPI, Tornado, Starlette), psycopg sync (Flask, FastAPI def) and
 # psycopg async (FastAPI); granian runs the FastAPI and Flask apps already listed.
 APPS = ("fastapi-uvicorn", "fastapi-def-uvicorn", "fastapi-psycopg-uvicorn", "flask-gunicorn-sync", "tornado",
-        "starlette-uvicorn")  # fmt: skip
+        "starlette-uvicorn", "litestar-uvicorn")  # fmt: skip
 
 
 @needs_list
