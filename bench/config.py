@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from apps.model import MODEL_NAMES
 from bench.closing import CloseStyle
 from bench.errors import BenchError
-from bench.registry import BUILT_IN, FRAMEWORKS, Registry
+from bench.registry import BUILT_IN, BUILT_IN_SERVERS, FRAMEWORKS, Registry
 from bench.server_configs import read_toml
 from bench.versions import canonical
 from bench.workload import ENDPOINTS, WORKLOADS
@@ -274,7 +274,7 @@ def load_config(
     if quick:
         settings.update(presets["quick"])
     if flags.get("matrix", from_file.get("matrix")) == "full":
-        settings.update(presets["full"], matrix="full")
+        settings.update(presets["full"], matrix="full", servers=list(BUILT_IN_SERVERS))
         # worker counts: 1, and one per server CPU where the server has more than one
         server_cpus = flags.get("server_cpus", from_file.get("server_cpus", settings["server_cpus"]))
         settings["workers"] = sorted({1, len(set(server_cpus))})
