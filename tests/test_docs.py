@@ -12,6 +12,7 @@ from bench.cli import EXIT_CODE_HELP, build_parser
 from bench.config import load_config
 from bench.limits import CLIENT_BOUND_PERCENT, LIMITS, MIN_SERVER_BUSY
 from bench.results import MAX_FAILURE_RATIO
+from tests.test_fuzz import CASES_PER_OPERATION, CASES_READING_THE_DATABASE
 
 README = (Path(__file__).parents[1] / "README.md").read_text()
 FIRST_SCREEN = 40  # lines
@@ -39,6 +40,8 @@ def test_the_readme_states_every_rule_as_the_code_computes_it() -> None:
         f"{reproduce.EQUIVALENCE_CONFIDENCE:.0%} interval of the move lies within the tolerance",
         f"runs a fixed pure-Python loop on the server CPUs for {machine.PROBE_SECONDS:g} s",
         f"in each {machine.SLICE_SECONDS * 1000:.0f} ms slice",
+        f"schemathesis generates {CASES_PER_OPERATION} requests",
+        f"and {CASES_READING_THE_DATABASE} for each database operation",
         *EXIT_CODE_HELP.splitlines()[1:],
         *(f"**{name}**: {meaning}." for name, meaning in LIMITS.items()),
     ]
