@@ -1,11 +1,13 @@
-"""The result folder: its schema, manifest, atomic writes and checked loading. Only this module knows the layout.
+"""The results folder: its records (the summary's scenarios and verdicts, the manifest and what it holds), their
+schema and migrations, checked loading and writing. Only this module names a file in it.
 
 results/<run-id>/
-    manifest.json     schema_version, when, where, what versions, exact commands, effective config
+    manifest.json     schema_version, when, where, what versions, exact commands, effective config (``Manifest``)
     summary.json      schema_version, run_id, complete, scenarios (one per server config x model x workers
                       x close style x endpoint x repeat), verdicts
 
     raw/<scenario>/   Locust's own files, the exact latency histogram, the server's log, the measured window
+                      (``ScenarioFiles``)
     raw/database.log  the embedded PostgreSQL's log, where the run read the database
 
 Older schema versions are migrated on load (``update_summary_to_N``, ``update_manifest_to_N``), never rewritten.

@@ -1,4 +1,4 @@
-"""``bench run``: every scenario of the matrix, in rounds, measured, written to a results folder.
+"""A plan of scenarios (``bench run``'s matrix, or a sweep's rates), in rounds, measured into a results folder.
 
 A round measures every variant (server config x model x workers x close style x endpoint) once, in a random
 order drawn from the config's ``order_seed`` (recorded, so ``reproduce`` runs the same order). Before the
