@@ -393,7 +393,7 @@ def sweep_verb(call: Invocation) -> object:
     args = call.args
     request = SweepRequest(args.closed_run, config_overrides(args), args.quick, args.shares, args.run_id,
                            call.command_line, not args.no_report)  # fmt: skip
-    return benchmark(sweep_request(request), call.watcher)
+    return benchmark(sweep_request(request, call.watcher.say), call.watcher)
 
 
 def ceiling_verb(call: Invocation) -> object:

@@ -137,3 +137,19 @@ def test_open_loop_holds_its_arrival_rate(tmp_path: Path) -> None:
     timeline = json.loads((tmp_path / "o" / "raw" / scenario.id / "latency.json").read_text())["timeline"]
     for second in [entry for entry in timeline if entry["phase"] == "measure"][:-1]:
         assert abs(second["requests"] / target - 1) < 0.1, second
+
+
+@pytest.mark.slow
+def test_a_sweep_runs_set_rates_from_a_closed_loop_run(tmp_path: Path) -> None:
+    """``bench sweep``: open-loop rates at shares of each config's closed-loop throughput, and one equal rate."""
+    closed = bench("run", "--frameworks", "fastapi", *TINY_RUN, "--results-dir", str(tmp_path), "--run-id", "closed",
+                   "--no-report")  # fmt: skip
+    assert closed.returncode == 0, closed.stderr
+    rps = load_summary(tmp_path / "closed").scenarios[0].rps
+    done = bench("sweep", str(tmp_path / "closed"), "--shares", "0.5", "--repeats", "1", "--warmup", "0.5",
+                 "--duration", "1", "--results-dir", str(tmp_path), "--run-id", "swept", "--no-report")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    swept = load_summary(tmp_path / "swept").scenarios
+    assert sorted(s.load_share for s in swept if s.load_share) == [0.5]
+    assert all(s.target_rps is not None and s.limited_by == "offered load" for s in swept)
+    assert {s.target_rps for s in swept if s.load_share} == {round(0.5 * rps, 1)}

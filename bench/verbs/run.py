@@ -78,9 +78,11 @@ class Watcher(Protocol):
 
 
 def prepared(config: BenchConfig, say: Callable[[str], None], *, endpoints_named: bool = True) -> BenchConfig:
-    """``config`` ready to run here: each version set installed (one that cannot be is named and left out), and,
-    unless the endpoints were named, those that read the database left out where the embedded one could not be
-    loaded (no passenger list here), so the README's first command runs anywhere."""
+    """``config`` ready to run here: every CPU it names available (checked first, before any note), each version
+    set installed (one that cannot be is named and left out), and, unless the endpoints were named, those that
+    read the database left out where the embedded one could not be loaded (no passenger list here), so the
+    README's first command runs anywhere."""
+    check_cpus_here(config)
     if config.vary:
         registry = config.registry
         vary = install(registry.version_sets_of(config.server_names), registry.install_list, config.vary, say)
@@ -94,10 +96,9 @@ def prepared(config: BenchConfig, say: Callable[[str], None], *, endpoints_named
 
 
 def benchmark(request: RunRequest, watcher: Watcher) -> RunOutcome:
-    """Measure the request's plan into a new results folder; write its report where the run completed and one
-    was asked for."""
+    """Measure the request's plan (its config ``prepared``) into a new results folder; write its report where the
+    run completed and one was asked for."""
     config = request.config
-    check_cpus_here(config)  # before anything is shown, and before the harness confines itself to the client CPUs
     with watcher.watching(request) as on_scenario:
         finished = run(config, request.run_id, request.command_line, on_scenario, request.plan)
     summary = load_summary(finished.folder, require_complete=False)

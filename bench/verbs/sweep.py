@@ -3,6 +3,7 @@ run of its own."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from bench.config import quick_settings, validate_config
 from bench.errors import BenchError
 from bench.results import load_manifest, load_summary
 from bench.sweep import DEFAULT_SHARES, sweep_plan
-from bench.verbs.run import RunRequest
+from bench.verbs.run import RunRequest, prepared
 
 
 @dataclass(frozen=True)
@@ -25,14 +26,15 @@ class SweepRequest:
     write_report: bool
 
 
-def sweep_request(request: SweepRequest) -> RunRequest:
-    """The run a sweep makes: the closed-loop run's config under the flags, and a plan of set rates."""
+def sweep_request(request: SweepRequest, say: Callable[[str], None]) -> RunRequest:
+    """The run a sweep makes: the closed-loop run's config under the flags (``prepared`` to run here), and a plan
+    of set rates."""
     closed = load_summary(request.closed_run)
     recorded = load_manifest(request.closed_run).config.to_json_dict()
     if request.quick:
         recorded.update(quick_settings())
     # wrk measures saturation, and --precision the headline ratios of one: neither has a place beside set rates.
-    config = validate_config({**recorded, **request.overrides, "crosscheck": "none", "precision": None})
+    config = prepared(validate_config({**recorded, **request.overrides, "crosscheck": "none", "precision": None}), say)
     try:
         shares = [float(share) for share in request.shares] if request.shares else list(DEFAULT_SHARES)
     except ValueError:
