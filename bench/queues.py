@@ -12,7 +12,7 @@ import subprocess
 import threading
 from dataclasses import dataclass, field
 
-from bench.limits import QUEUE_INTERVAL_SECONDS as INTERVAL_SECONDS
+from bench.limits import QUEUE_INTERVAL_SECONDS
 
 
 def available() -> bool:
@@ -41,7 +41,7 @@ def waiting(port: int) -> int | None:
 
 @dataclass
 class QueueSampler:
-    """Samples ``waiting(port)`` every ``INTERVAL_SECONDS`` from ``start`` to ``stop``; ``mean`` is their mean."""
+    """Samples ``waiting(port)`` every ``QUEUE_INTERVAL_SECONDS`` from ``start`` to ``stop``; ``mean`` is their mean."""
 
     port: int
     samples: list[int] = field(default_factory=list)
@@ -59,7 +59,7 @@ class QueueSampler:
             found = waiting(self.port)
             if found is not None:
                 self.samples.append(found)
-            self._stop.wait(INTERVAL_SECONDS)
+            self._stop.wait(QUEUE_INTERVAL_SECONDS)
 
     def stop(self) -> float | None:
         """Stop sampling; the mean number of requests waiting (None: nothing could be sampled)."""
