@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from apps.model import DEFAULT_MODEL, MODEL_NAMES
 from bench.analysis.claim import CLAIM_SERVERS
 from bench.closing import CLOSE_STYLES
-from bench.config import DEFAULTS_PATH, BenchConfig, parse_cpus, read_defaults
+from bench.config import DEFAULTS_PATH, MATRICES, BenchConfig, parse_cpus, read_defaults
 from bench.errors import BUG, INTERRUPTED, OK, PROGRAM, RUN_FAILED, USAGE, BenchError
 from bench.registry import BUILT_IN_SERVERS, FRAMEWORKS
 from bench.reproduce import DEFAULT_TOLERANCE, EXIT_CODES, OUTCOME_RULES
@@ -134,7 +134,11 @@ def add_run_parser(verbs: Any) -> None:
     run.add_argument("--endpoints", type=names, help=f"comma-separated, from {', '.join(ENDPOINTS)}")
     run.add_argument("--model", type=names, help=f"comma-separated, from {', '.join(MODEL_NAMES)}")
     run.add_argument("--workers", type=counts, help="server worker processes, e.g. 1 or 1,2")
-    run.add_argument("--matrix", choices=("default", "full"), help="full: models x handlers x server configs")
+    run.add_argument(
+        "--matrix",
+        choices=MATRICES,
+        help="full: models x handlers x server configs; deploy: model servers and frameworks on POST",
+    )
     run.add_argument("--users", type=int, help="concurrent Locust users")
     add_cpu_flags(run, "server")
     add_database_flags(run)

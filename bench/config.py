@@ -1,8 +1,8 @@
 """The run configuration: typed, with defaults in ``defaults.toml`` beside this file.
 
-Layers, lowest first: ``defaults.toml``, its ``[quick]`` table when ``quick`` is set, its ``[full]`` table
-when ``matrix = "full"``, a ``--config`` TOML file, then command-line flags. ``load_config`` returns the
-effective ``BenchConfig``.
+Layers, lowest first: ``defaults.toml``, its ``[quick]`` table when ``quick`` is set, the table of the
+``matrix`` named (``[full]``, ``[deploy]``), a ``--config`` TOML file, then command-line flags.
+``load_config`` returns the effective ``BenchConfig``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,12 @@ CHOICES: dict[str, tuple[tuple[str, ...], str]] = {
 ADDED_IN_3 = ("claim_margin", "max_minutes")  # settings results of schema 1 and 2 did not record
 
 
+# --matrix: the default run, or a preset table of defaults.toml by that name (full: every built-in config;
+# deploy: what a data scientist would deploy to serve a model).
+MATRICES = ("default", "full", "deploy")
+Matrix = Literal["default", "full", "deploy"]
+
+
 class BenchConfig(BaseModel):
     """Every setting of a run. Unknown keys are refused, so a typo never passes silently."""
 
@@ -43,7 +49,7 @@ class BenchConfig(BaseModel):
     vary: dict[str, list[str]] = Field(default_factory=dict)
     endpoints: list[str] = Field(min_length=1)  # workloads (bench.workload)
     model: list[str] = Field(min_length=1)
-    matrix: Literal["default", "full"] = "default"
+    matrix: Matrix = "default"
     users: int = Field(ge=1)
     duration: float = Field(gt=0)
     warmup: float = Field(ge=0)
@@ -254,7 +260,8 @@ def parse_cpus(text: str) -> list[int]:
 def read_defaults() -> dict[str, Any]:
     """The base settings of ``defaults.toml`` (without its presets)."""
     settings = read_toml(DEFAULTS_PATH, "config file")
-    settings.pop("quick"), settings.pop("full")
+    for preset in ("quick", *MATRICES[1:]):
+        settings.pop(preset)
     return settings
 
 
@@ -268,16 +275,19 @@ def load_config(
 ) -> BenchConfig:
     """The effective configuration from the layers described in the module docstring."""
     settings = read_toml(DEFAULTS_PATH, "config file")
-    presets = {"quick": settings.pop("quick"), "full": settings.pop("full")}
+    presets = {name: settings.pop(name) for name in ("quick", *MATRICES[1:])}
     from_file = read_toml(config_file, "config file") if config_file is not None else {}
     flags = {key: value for key, value in (overrides or {}).items() if value is not None}
     if quick:
         settings.update(presets["quick"])
-    if flags.get("matrix", from_file.get("matrix")) == "full":
+    matrix = flags.get("matrix", from_file.get("matrix"))
+    if matrix == "full":
         settings.update(presets["full"], matrix="full", servers=list(BUILT_IN_SERVERS))
         # worker counts: 1, and one per server CPU where the server has more than one
         server_cpus = flags.get("server_cpus", from_file.get("server_cpus", settings["server_cpus"]))
         settings["workers"] = sorted({1, len(set(server_cpus))})
+    elif matrix in MATRICES[1:]:
+        settings.update(presets[matrix], matrix=matrix)
     settings.update(from_file)
     settings.update(flags)
     return validate_config(settings)

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from apps.model import MODEL_NAMES
-from bench.analysis.claim import headline, headline_comparisons
+from bench.analysis.claim import claim_sentences, headline, headline_comparisons
 from bench.analysis.close import close_effects, close_sentence
 from bench.analysis.decomposition import decomposition_sentence, decompositions
 from bench.analysis.releases import release_sentence, releases
@@ -210,7 +210,8 @@ def show_run(outcome: RunOutcome, *, paths_to: TextIO = sys.stdout) -> None:
                                             close_sentence(close_effects(scenarios, registry)),
                                             decomposition_sentence(decompositions(scenarios, registry)),
                                             at_best_sentence(at_best(scenarios, config.claim_margin, registry)),
-                                            release_sentence(releases(scenarios, registry))])))  # fmt: skip
+                                            release_sentence(releases(scenarios, registry)),
+                                            *claim_sentences(outcome.summary.verdicts)])))  # fmt: skip
     if outcome.manifest.precision:
         console.print(precision_sentence(outcome.manifest.precision))
     print(summary_path(outcome.folder), file=paths_to)

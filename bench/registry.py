@@ -24,7 +24,7 @@ class Registry:
 
     configs: Mapping[str, ServerConfig]
     defaults: Mapping[str, str]  # framework -> the config it runs under when named alone
-    pairs: tuple[tuple[str, str], ...]  # families compared, numerator first: every config of one against the other
+    pairs: tuple[tuple[str, str], ...]  # groups compared, numerator first: every config of one against the other
     derived: Mapping[str, Derived] = field(default_factory=lambda: MappingProxyType({}))
 
     def config(self, name: str) -> ServerConfig:
@@ -44,6 +44,11 @@ class Registry:
 
     def family(self, name: str) -> str:
         return self.config(name).framework
+
+    def in_group(self, name: str, group: str) -> bool:
+        """Whether config ``name`` is in ``group``, one side of a pair or a claim: a family, or one config
+        (with its version sets' derivations, ``CONFIG@SET``)."""
+        return self.family(name) == group or name.split("@", 1)[0] == group
 
     def with_definitions(self, definitions: Mapping[str, Mapping[str, Any]]) -> Registry:
         """This registry and a user's configs (a servers file's, or as a manifest recorded them)."""

@@ -127,6 +127,7 @@ def round_plan(config: BenchConfig, number: int) -> list[ScenarioKey]:
         for model in config.model
         for workers in config.workers
         for server in config.server_names
+        if registry.config(server).answers(endpoint)
         for close in config.close_styles(server)
     ]
     if config.order_seed is not None:

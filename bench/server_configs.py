@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bench.errors import BenchError
+from bench.workload import WORKLOADS
 
 BUILT_IN_PATH = Path(__file__).with_name("servers.toml")
 PLACEHOLDERS = ("python", "host", "port", "workers", "address")
@@ -38,6 +39,15 @@ class ServerConfig(BaseModel):
     runs_on: str = ""  # the HTTP server, one word (uvicorn, gunicorn, granian): see analysis.decompositions
     packages: tuple[str, ...] = ()
     python: str | None = None  # the interpreter {python} stands for (a version set's); None: the harness's own
+    serves: tuple[str, ...] = ()  # the workloads it answers, where it cannot answer all (LitServe: post alone)
+
+    @field_validator("serves")
+    @classmethod
+    def _known_workloads(cls, serves: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(serves) - set(WORKLOADS))
+        if unknown:
+            raise ValueError(f"unknown workload {unknown[0]!r}; use {', '.join(WORKLOADS)}")
+        return serves
 
     @field_validator("command")
     @classmethod
@@ -57,6 +67,10 @@ class ServerConfig(BaseModel):
         values = {"python": self.python or sys.executable, "host": host, "port": str(port), "workers": str(workers),
                   "address": address}  # fmt: skip
         return [part.format_map(values) for part in self.command]
+
+    def answers(self, endpoint: str) -> bool:
+        """Whether it serves ``endpoint``'s workload (every config serves all, unless it declares ``serves``)."""
+        return not self.serves or endpoint in self.serves
 
     @property
     def summary(self) -> str:

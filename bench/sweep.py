@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bench.analysis.select import closed_loop, groups, usable
+from bench.closing import CloseStyle
 from bench.config import BenchConfig
 from bench.errors import BenchError
 from bench.results import Scenario, Variant
@@ -28,20 +29,25 @@ def sweep_plan(config: BenchConfig, closed: Sequence[Scenario], shares: Sequence
         if usable(group)
     }
     cells = [(model, workers) for model in config.model for workers in config.workers]
-    served = [(server, close) for server in config.server_names for close in config.close_styles(server)]
+    registry = config.registry
+
+    def served(endpoint: str) -> list[tuple[str, CloseStyle | None]]:
+        return [(server, close) for server in config.server_names if registry.config(server).answers(endpoint)
+                for close in config.close_styles(server)]  # fmt: skip
+
     wanted = [(Variant(server, model, workers, close), endpoint) for endpoint in config.endpoints
-              for model, workers in cells for server, close in served]  # fmt: skip
+              for model, workers in cells for server, close in served(endpoint)]  # fmt: skip
     missing = [f"{variant.server} {variant.model} {variant.workers}w {endpoint}" for variant, endpoint in wanted
                if (variant, endpoint) not in throughput]  # fmt: skip
     if missing:
         raise BenchError(f"the closed-loop run has no usable throughput for: {', '.join(missing)}")
-    registry, plan = config.registry, []
+    plan: list[ScenarioKey] = []
     for repeat in range(1, config.repeats + 1):
         for endpoint in config.endpoints:
             for model, workers in cells:
                 rps = {
                     (server, close): throughput[(Variant(server, model, workers, close), endpoint)]
-                    for server, close in served
+                    for server, close in served(endpoint)
                 }
                 for share in shares:
                     plan += [ScenarioKey(server, endpoint, repeat, model, workers, round(share * rate, 1), share, close,
@@ -50,5 +56,5 @@ def sweep_plan(config: BenchConfig, closed: Sequence[Scenario], shares: Sequence
                 equal = round(EQUAL_LOAD_SHARE * min(rps.values()), 1)
                 plan += [ScenarioKey(server, endpoint, repeat, model, workers, equal, close_style=close,
                                      framework=registry.family(server))
-                         for server, close in served]  # fmt: skip
+                         for server, close in served(endpoint)]  # fmt: skip
     return plan

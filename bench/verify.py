@@ -23,6 +23,7 @@ from bench import database
 from bench.config import BenchConfig
 from bench.errors import BenchError
 from bench.registry import BUILT_IN_SERVERS
+from bench.server_configs import ServerConfig
 from bench.servers import Server, ServerSpec, free_port, http_request
 from bench.workload import AGE, PASSENGER_ID, SEX, WORKLOADS, Workload
 
@@ -84,6 +85,7 @@ class Check:
     body: str | None
     status: int
     answer: bytes
+    workload: str | None = None  # the workload it is an answer of; None: the contract's own (health, errors)
 
 
 def contract_error(query: str) -> bytes:
@@ -97,18 +99,21 @@ def contract_error(query: str) -> bytes:
 
 def checks(model: str) -> list[Check]:
     expected = to_json(load_model(model)(AGE, SEX))
-    get, put = WORKLOADS["get"], WORKLOADS["put"]
+    answers = [WORKLOADS[name] for name in ("get", "put", "post")]
     return [
         Check("GET /health", "GET", "/health", None, 200, to_json({"status": "ok"})),
-        Check(get.request, get.method, get.path, None, 200, expected),
-        Check(put.request, put.method, put.path, put.body, 200, expected),
+        *(Check(w.request, w.method, w.path, w.body or None, 200, expected, w.name) for w in answers),
         Check("a bad age", "GET", f"/predict?{BAD_QUERY}", None, 422, contract_error(BAD_QUERY)),
         Check("an unknown path", "GET", "/nowhere", None, 404, to_json({"detail": "Not Found"})),
     ]
 
 
-def check_contract(url: str, name: str, model: str) -> None:
+def check_contract(url: str, config: ServerConfig, model: str) -> None:
+    """A few answers of the contract, byte for byte; of a config that serves some workloads alone, those."""
+    name = config.name
     for check in checks(model):
+        if config.serves and check.workload not in config.serves:
+            continue
         got = http_request(url + check.path, check.method, check.body)
         want = (check.status, "application/json", check.answer)
         if got != want:
@@ -129,4 +134,4 @@ def verify_user_configs(config: BenchConfig) -> None:
                               port=free_port(config.host), workers=1, cpus=tuple(config.server_cpus))  # fmt: skip
             with Server(spec) as server:
                 server.start(config.health_timeout)
-                check_contract(spec.url, name, model)
+                check_contract(spec.url, spec.config, model)

@@ -51,6 +51,8 @@ WORKLOADS: dict[str, Workload] = {
     for workload in (
         Workload("get", "GET", f"/predict?age={AGE}&sex={SEX}", "GET", "GET /predict"),
         Workload("put", "PUT", "/predict", "PUT", "PUT /predict", body=json.dumps({"age": AGE, "sex": SEX})),
+        # the same body by POST: what a model server (LitServe) answers, and every app
+        Workload("post", "POST", "/predict", "POST", "POST /predict", body=json.dumps({"age": AGE, "sex": SEX})),
         Workload("passenger", "GET", f"/passengers/{PASSENGER_ID}/prediction", "passenger",
                  "GET /passengers/{id}/prediction", queries=1, answer_prefix=b'{"passenger_id":'),
         *(queries_workload(count) for count in QUERY_LEVELS),

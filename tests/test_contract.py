@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from apps.contract import MAX_BODY_BYTES
-from apps.model import predict_rule
+from apps.contract import JSON_CONTENT_TYPE, MAX_BODY_BYTES
+from apps.model import load_model, predict_rule
 from apps.store import prediction
 from bench.database import passengers
-from bench.registry import BUILT_IN_SERVERS, FRAMEWORKS
+from bench.registry import BUILT_IN, BUILT_IN_SERVERS, FRAMEWORKS
+from bench.workload import WORKLOADS
 from tests.servers import SessionDatabase, served
 
 NOT_INT = "Input should be a valid integer"
@@ -248,11 +250,25 @@ def app_url(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
 
 
 DATABASE_PATHS = ("/passengers/", "/predictions")
+BODY_METHODS = ("PUT", "POST")
 
 
 def cases_here() -> list[Case]:
     """Every case, less those that read the database where the passenger list is not beside the clone."""
     return [c for c in CASES if SessionDatabase.url() is not None or not c.path.startswith(DATABASE_PATHS)]
+
+
+def cases_for(server: str) -> list[Case]:
+    """The cases a config answers: every one, or, for a config that serves some workloads alone (LitServe:
+    POST /predict), each case of a body to that path, sent by the workload's method and, where the case names
+    none, with a JSON Content-Type (LitServe's FastAPI app reads no other body as JSON: FastAPI's strict default)."""
+    config = BUILT_IN.config(server)
+    if not config.serves:
+        return cases_here()
+    served = [WORKLOADS[name] for name in config.serves]
+    return [replace(case, method=workload.method, headers={"Content-Type": JSON_CONTENT_TYPE, **case.headers})
+            for case in cases_here() for workload in served
+            if case.method in BODY_METHODS and case.path == workload.path.split("?")[0]]  # fmt: skip
 
 
 def test_corpus_is_large_enough() -> None:
@@ -263,14 +279,16 @@ def test_corpus_is_large_enough() -> None:
 def test_contract(app_url: tuple[str, str]) -> None:
     framework, url = app_url
     failures = []
-    for case in cases_here():
+    for case in cases_for(framework):
         response = case.send(url)
         got = (response.status_code, response.headers.get("Content-Type"), response.content)
         want = (case.status, "application/json", json.dumps(case.body, separators=(",", ":")).encode())
         if got != want:
             failures.append(f"{case.name}: expected {want}, got {got}")
     assert not failures, f"{framework}:\n" + "\n".join(failures)
-    assert requests.get(url + "/health", timeout=5).json() == {"status": "ok"}, "unhealthy after bad input"
+    health = requests.get(url + "/health", timeout=5)
+    assert health.status_code == 200, "unhealthy after bad input"
+    assert BUILT_IN.config(framework).serves or health.json() == {"status": "ok"}
 
 
 def test_queries_rule(app_url: tuple[str, str]) -> None:
@@ -278,6 +296,8 @@ def test_queries_rule(app_url: tuple[str, str]) -> None:
     framework, url = app_url
     if SessionDatabase.url() is None:
         pytest.skip("the passenger list (../shared/data/titanic.csv) is needed for the database endpoints")
+    if not BUILT_IN.config(framework).answers("queries-20"):
+        pytest.skip(f"{framework} does not serve the database endpoints")
     rows = passengers(SessionDatabase.url() or "")
     failures = []
     for query, count in QUERIES.items():
@@ -297,7 +317,9 @@ def test_queries_rule(app_url: tuple[str, str]) -> None:
 
 
 def test_openapi_served_identically(app_url: tuple[str, str]) -> None:
-    _, url = app_url
+    framework, url = app_url
+    if BUILT_IN.config(framework).serves:
+        pytest.skip(f"{framework} serves part of the contract, and documents it in its own way")
     committed = json.loads((Path(__file__).parents[1] / "apps" / "openapi.json").read_text())
     response = requests.get(url + "/openapi.json", timeout=5)
     assert response.status_code == 200
@@ -326,10 +348,24 @@ def test_apps_answer_identically(
     framework, url = app_url
     differences = [
         f"{framework} / {case.name}: {answer} != fastapi-uvicorn {reference_answers[case.name]}"
-        for case in cases_here()
+        for case in cases_for(framework)
         if (answer := answer_of(case.send(url))) != reference_answers[case.name]
     ]
     assert not differences, "\n".join(differences)
+
+
+def test_litserve_batches_answer_each_passenger_as_the_model_does() -> None:
+    """Sixteen passengers at once, so LitServe's workers predict batches of several: each answer is its own."""
+    passengers = [{"age": age, "sex": sex} for age in (2, 9, 10, 17, 30, 45, 70, 99) for sex in ("M", "F")]
+    predict = load_model("sklearn")
+    with served("litserve-batched", "--model", "sklearn", "--workers", "2", timeout=60) as url:
+
+        def answer(passenger: dict[str, Any]) -> Any:
+            return requests.post(url + "/predict", json=passenger, timeout=30).json()
+
+        with ThreadPoolExecutor(len(passengers)) as pool:
+            answers = list(pool.map(answer, passengers))
+    assert answers == [predict(p["age"], p["sex"]) for p in passengers]
 
 
 @pytest.mark.parametrize(

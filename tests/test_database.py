@@ -32,9 +32,9 @@ from tests.servers import STARTED_PIDS, SessionDatabase, served
 
 needs_list = pytest.mark.skipif(not passengers_csv().is_file(), reason="the passenger list is not beside the clone")
 # Every app's own database code: asyncpg (FastAPI, Tornado, Starlette), psycopg sync (Flask, FastAPI def) and
-# psycopg async (FastAPI); granian runs the FastAPI and Flask apps already listed.
+# psycopg async (FastAPI), Django Ninja's handlers; granian runs the FastAPI and Flask apps already listed.
 APPS = ("fastapi-uvicorn", "fastapi-def-uvicorn", "fastapi-psycopg-uvicorn", "flask-gunicorn-sync", "tornado",
-        "starlette-uvicorn", "litestar-uvicorn")  # fmt: skip
+        "starlette-uvicorn", "litestar-uvicorn", "django-ninja-gunicorn-sync")  # fmt: skip
 
 
 @needs_list

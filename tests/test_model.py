@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 
 from apps import model
-from apps.model import FOREST_CARD, LOGREG_ARTIFACT, load_forest, load_model, predict_rule
+from apps.model import (
+    FOREST_CARD,
+    LOGREG_ARTIFACT,
+    MODEL_NAMES,
+    Sex,
+    load_batch_model,
+    load_forest,
+    load_model,
+    predict_rule,
+)
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "titanic.csv"
 needs_data = pytest.mark.skipif(not DATA.is_file(), reason=f"training data not found at {DATA}")
@@ -100,3 +109,10 @@ def test_committed_forest_matches_a_retrain(tmp_path: Path) -> None:
     assert retrained["held_out_accuracy"] == committed["held_out_accuracy"]
     predict = load_forest(tmp_path / "forest.skops")
     assert predict(8, "M") == load_model("sklearn")(8, "M")
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_a_batch_is_answered_as_each_passenger_alone(name: str) -> None:
+    passengers: list[tuple[int, Sex]] = [(age, sex) for age in (0, 5, 9, 10, 28, 61, 120) for sex in ("M", "F")]
+    predict = load_model(name)
+    assert load_batch_model(name)(passengers) == [predict(age, sex) for age, sex in passengers]

@@ -69,10 +69,22 @@ def test_the_full_matrix_covers_models_handlers_and_server_configs_interleaved()
     servers = config.server_names
     assert set(servers) == set(BUILT_IN_SERVERS) and config.model == ["rule", "logreg", "sklearn"]
     assert config.workers == sorted({1, len(config.server_cpus)}) and config.endpoints == ["get"]
-    assert len(plan) == len(servers) * 3 * len(config.workers) * config.repeats
-    assert [key.server for key in plan[: len(servers)]] == servers  # every config before the next cell
+    on_get = [name for name in servers if BUILT_IN.config(name).answers("get")]  # LitServe serves POST alone
+    assert len(on_get) < len(servers)
+    assert len(plan) == len(on_get) * 3 * len(config.workers) * config.repeats
+    assert [key.server for key in plan[: len(on_get)]] == on_get  # every config before the next cell
     assert len({key.id for key in plan}) == len(plan)
-    assert estimated_seconds(config, len(plan)) < 30 * 60
+    assert estimated_seconds(config, len(plan)) < 40 * 60
+
+
+def test_the_deploy_matrix_puts_model_servers_beside_frameworks_on_post() -> None:
+    config = load_config(overrides={"matrix": "deploy"})
+    plan = schedule(config)
+    assert config.endpoints == ["post"] and config.model == ["rule", "sklearn"]
+    families = {BUILT_IN.family(name) for name in config.server_names}
+    assert families >= {"fastapi", "flask", "litestar", "django-ninja", "litserve"}
+    assert len(plan) == len(config.server_names) * 2 * config.repeats  # every config serves POST
+    assert estimated_seconds(config, len(plan)) < 25 * 60
 
 
 def test_servers_override_frameworks_and_flags_override_the_matrix() -> None:

@@ -1,11 +1,13 @@
-"""The claim "FastAPI is 2x faster than Flask": its band and rule, the verdict on each comparison it is judged
-on, the precision those ratios reached, and the headline sentence a data scientist reads.
+"""The claims judged: the seed's "FastAPI is 2x faster than Flask" and LitServe's own "2x" over FastAPI. Each
+claim's band and rule, the verdict on each comparison it is judged on, the precision the seed's ratios reached,
+the headline sentence a data scientist reads, and a sentence for each other claim.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from bench.analysis.ratios import Comparison, RatioKey, comparisons, pair_label
@@ -15,9 +17,25 @@ from bench.results import MAX_FAILURE_RATIO, Scenario, Verdict, VerdictName
 from bench.stats import CONFIDENCE, fewest_for_interval, rounds_for_precision
 from bench.workload import endpoint_label
 
-CLAIM = "FastAPI is 2x faster than Flask"
-CLAIM_FACTOR = 2.0  # the claim's "about 2x": its band is CLAIM_FACTOR divided and multiplied by 1 + the margin
-CLAIM_PAIR = ("fastapi", "flask")
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim of a speed-up: ``pair``'s groups (families or configs, numerator first) at ``factor``. "About
+    2x" (``at_least`` False) has a band of the factor divided and multiplied by 1 + the margin; "at least 2x"
+    only its low end."""
+
+    text: str
+    factor: float
+    pair: tuple[str, str]
+    at_least: bool = False
+
+
+SEED = Claim("FastAPI is 2x faster than Flask", 2.0, ("fastapi", "flask"))
+# LitServe's README: "a minimum 2x speedup over FastAPI", from batching and several workers: judged on the
+# config with batching on.
+LITSERVE = Claim("LitServe is at least 2x faster than FastAPI", 2.0, ("litserve-batched", "fastapi"), at_least=True)
+CLAIMS = (SEED, LITSERVE)
+CLAIM, CLAIM_FACTOR, CLAIM_PAIR = SEED.text, SEED.factor, SEED.pair
 # The headline's pair: each framework under its usual server (servers.toml's [frameworks]), the seed's pairing.
 CLAIM_SERVERS = tuple(BUILT_IN.config(family).name for family in CLAIM_PAIR)
 # The fewest rounds a verdict needs: n values bracket the true median with probability at most 1 - 2**(1 - n)
@@ -39,16 +57,22 @@ UNDER_DRIVEN_REASON = (
 DIRECTIONS = {"slower": "slower than claimed", "faster": "faster than claimed"}
 
 
-def claim_band(margin: float) -> tuple[float, float]:
-    """The ratios "about 2x" covers: 2x divided and multiplied by 1 + ``margin`` (10%: 1.82-2.20)."""
-    return CLAIM_FACTOR / (1 + margin), CLAIM_FACTOR * (1 + margin)
+def claim_band(margin: float, claim: Claim = SEED) -> tuple[float, float | None]:
+    """The ratios the claim covers: 2x divided and multiplied by 1 + ``margin`` (10%: 1.82-2.20); an "at
+    least" claim's has no upper end."""
+    return claim.factor / (1 + margin), None if claim.at_least else claim.factor * (1 + margin)
 
 
-def claim_rule(margin: float) -> str:
+def claim_rule(margin: float, claim: Claim = SEED) -> str:
     """The verdict's rule in words, for every page and summary that states it."""
-    low, high = claim_band(margin)
+    low, high = claim_band(margin, claim)
+    if high is None:
+        return (
+            f"holds when the 95% interval of the ratio lies at or above {low:.2f}x ({claim.factor:g}x divided by "
+            f"{1 + margin:g}), is refuted when it lies wholly below, and is inconclusive otherwise"
+        )
     return (
-        f"holds when the 95% interval of the ratio lies within {low:.2f}-{high:.2f}x ({CLAIM_FACTOR:g}x divided "
+        f"holds when the 95% interval of the ratio lies within {low:.2f}-{high:.2f}x ({claim.factor:g}x divided "
         f"or multiplied by {1 + margin:g}), is refuted when it lies wholly outside that band, and is "
         "inconclusive otherwise"
     )
@@ -57,7 +81,7 @@ def claim_rule(margin: float) -> str:
 Direction = Literal["slower", "faster"]
 
 
-def judge(comparison: Comparison, margin: float) -> tuple[VerdictName, Direction | None, str]:
+def judge(comparison: Comparison, margin: float, claim: Claim = SEED) -> tuple[VerdictName, Direction | None, str]:
     """The claim's verdict on one comparison, the direction of a refutation, and why, in words."""
     if comparison.ratio is None:
         return "inconclusive", None, "no usable measurements on one side"
@@ -80,7 +104,13 @@ def judge(comparison: Comparison, margin: float) -> tuple[VerdictName, Direction
         return "inconclusive", None, UNDER_DRIVEN_REASON
     if comparison.database_bound:
         return "inconclusive", None, DATABASE_BOUND_REASON
-    low, high = claim_band(margin)
+    low, high = claim_band(margin, claim)
+    if high is None:
+        if comparison.ci_low >= low:
+            return "holds", None, f"its 95% interval lies at or above {low:.2f}"
+        if comparison.ci_high < low:
+            return "refuted", "slower", f"its 95% interval lies below {low:.2f}: {DIRECTIONS['slower']}"
+        return "inconclusive", None, f"its 95% interval reaches below {low:.2f} without lying wholly below it"
     band = f"the band {low:.2f}-{high:.2f}"
     if low <= comparison.ci_low and comparison.ci_high <= high:
         return "holds", None, f"its 95% interval lies within {band}"
@@ -91,32 +121,36 @@ def judge(comparison: Comparison, margin: float) -> tuple[VerdictName, Direction
     return "inconclusive", None, f"its 95% interval reaches outside {band} without lying wholly outside it"
 
 
-def claim_comparisons(scenarios: Sequence[Scenario], registry: Registry) -> list[Comparison]:
-    """The comparisons the claim is judged on: FastAPI against Flask configs, with the servers' capacity
+def claim_comparisons(scenarios: Sequence[Scenario], registry: Registry, claim: Claim = SEED) -> list[Comparison]:
+    """The comparisons a claim is judged on (the seed's: FastAPI against Flask configs), with the servers' capacity
     measured, so a lazily closing client counts only where no prompt one was measured (results made before
     the close style was a setting); otherwise its effect is shown beside the verdict (``close_effects``)."""
     claimed = [
         c for c in comparisons(scenarios, registry)
-        if (registry.family(c.numerator), registry.family(c.denominator)) == CLAIM_PAIR
+        if registry.in_group(c.numerator, claim.pair[0]) and registry.in_group(c.denominator, claim.pair[1])
     ]  # fmt: skip
     prompt = {c.cell for c in claimed if c.close_style == "prompt"}
     return [c for c in claimed if not (c.close_style == "lazy" and c.cell in prompt)]
 
 
 def verdicts(scenarios: Sequence[Scenario], margin: float, registry: Registry) -> list[Verdict]:
-    """The claim's verdict per comparison it is judged on, as stored in summary.json."""
-    low, high = claim_band(margin)
+    """Each claim's verdict per comparison it is judged on, as stored in summary.json."""
+    return [verdict for claim in CLAIMS for verdict in claim_verdicts(scenarios, margin, registry, claim)]
+
+
+def claim_verdicts(scenarios: Sequence[Scenario], margin: float, registry: Registry, claim: Claim) -> list[Verdict]:
+    low, high = claim_band(margin, claim)
     result = []
-    for comparison in claim_comparisons(scenarios, registry):
-        verdict, direction, reason = judge(comparison, margin)
+    for comparison in claim_comparisons(scenarios, registry, claim):
+        verdict, direction, reason = judge(comparison, margin, claim)
         result.append(
             Verdict(
-                claim=CLAIM, numerator=comparison.numerator, denominator=comparison.denominator,
+                claim=claim.text, numerator=comparison.numerator, denominator=comparison.denominator,
                 model=comparison.model, workers=comparison.workers, endpoint=comparison.endpoint,
                 metric=comparison.metric, ratio=comparison.ratio, ci_low=comparison.ci_low,
                 ci_high=comparison.ci_high, rounds=comparison.rounds, verdict=verdict, direction=direction,
                 reason=reason, close_style=comparison.close_style, band_low=low, band_high=high,
-                rule=claim_rule(margin),
+                rule=claim_rule(margin, claim),
             )
         )  # fmt: skip
     return result
@@ -167,6 +201,7 @@ def headline(verdict_list: Sequence[Verdict]) -> str:
     """One sentence for a data scientist: the throughput verdict, the figures, and what limits them. Where a run
     pairs more configs on one model and worker count, the sentence is on the usual pair (``CLAIM_SERVERS``);
     over several models or worker counts, it says how the verdict depends on them (``conditions``)."""
+    verdict_list = of_claim(verdict_list, SEED)
     throughput = [v for v in verdict_list if v.metric == "throughput"]
     if len({(v.numerator, v.denominator, v.model, v.workers) for v in throughput}) > 1:
         usual = [v for v in verdict_list if (v.numerator, v.denominator) == CLAIM_SERVERS]
@@ -189,6 +224,23 @@ def headline(verdict_list: Sequence[Verdict]) -> str:
             f"; per server CPU-second, which the load generator cannot limit, FastAPI answered {figures(cpu)} requests"
         )
     return sentence + "." + driver_sentence(verdict_list)
+
+
+def of_claim(verdict_list: Sequence[Verdict], claim: Claim) -> list[Verdict]:
+    return [v for v in verdict_list if v.claim == claim.text]
+
+
+def claim_sentences(verdict_list: Sequence[Verdict]) -> list[str]:
+    """A sentence for each claim but the seed's that the run tested: its throughput verdicts, each pairing's
+    figure and outcome."""
+    sentences = []
+    for claim in CLAIMS[1:]:
+        throughput = [v for v in of_claim(verdict_list, claim) if v.metric == "throughput"]
+        if throughput:
+            each = "; ".join(f"{v.numerator} served {figure(v)} as {v.denominator} ({v.model} model, {v.workers} "
+                             f"worker{'s' if v.workers > 1 else ''}): {v.verdict}" for v in throughput)  # fmt: skip
+            sentences.append(f'"{claim.text}" {said_of(throughput)} here{inconclusive_because(throughput)}: {each}.')
+    return sentences
 
 
 def said_of(verdict_list: Sequence[Verdict]) -> str:

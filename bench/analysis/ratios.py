@@ -131,9 +131,9 @@ def compare(
 
 
 def comparisons(scenarios: Sequence[Scenario], registry: Registry) -> list[Comparison]:
-    """For each family pair the registry compares (``servers.toml``'s ``pairs``), every config of the one
-    against every config of the other, serving the same model with as many workers, for each endpoint and
-    metric (closed-loop scenarios only)."""
+    """For each pair the registry compares (``servers.toml``'s ``pairs``: families, or single configs), every
+    config of the one against every config of the other, serving the same model with as many workers, for each
+    endpoint both serve and each metric (closed-loop scenarios only)."""
     scenarios = closed_loop(scenarios)
     variants = variants_in(scenarios)
     endpoints = sorted({s.endpoint for s in scenarios}, key=endpoint_order)
@@ -144,10 +144,14 @@ def comparisons(scenarios: Sequence[Scenario], registry: Registry) -> list[Compa
         compare(scenarios, top, bottom, endpoint, metric)
         for metric in metrics
         for endpoint in endpoints
-        for top_family, bottom_family in registry.pairs
+        for top_group, bottom_group in registry.pairs
         for top in variants
         for bottom in variants
-        if (registry.family(top.server), registry.family(bottom.server)) == (top_family, bottom_family)
+        if registry.in_group(top.server, top_group)
+        and registry.in_group(bottom.server, bottom_group)
+        and top.server != bottom.server
+        and registry.config(top.server).answers(endpoint)
+        and registry.config(bottom.server).answers(endpoint)
         and (top.model, top.workers) == (bottom.model, bottom.workers)
         and (None in (top.close_style, bottom.close_style) or top.close_style == bottom.close_style)
     ]

@@ -131,7 +131,11 @@ def render(folder: Path, recompute: bool = False) -> tuple[str, dict[str, str]]:
     manifest = load_manifest(folder)
     config = manifest.config
     scenarios, registry = summary.scenarios, config.registry
-    verdicts = claim.verdicts(scenarios, config.claim_margin, registry) if recompute else summary.verdicts
+    judged = claim.verdicts(scenarios, config.claim_margin, registry) if recompute else summary.verdicts
+    verdicts = claim.of_claim(judged, claim.SEED)
+    others = [v for v in judged if v.claim != claim.SEED.text]
+    other_rules = {c.text: claim.claim_rule(config.claim_margin, c) for c in claim.CLAIMS[1:]
+                   if claim.of_claim(others, c)}  # fmt: skip
     effects = close.close_effects(scenarios, registry)
     closed, opened = select.closed_loop(scenarios), select.open_loop(scenarios)
     cells = {(v.numerator, v.denominator, v.model, v.workers) for v in verdicts}
@@ -180,6 +184,9 @@ def render(folder: Path, recompute: bool = False) -> tuple[str, dict[str, str]]:
         close_styles=CLOSE_STYLES,
         overall=claim.overall_verdict([v for v in verdicts if v.metric == "throughput"]),
         verdicts=verdicts,
+        other_claims=claim.claim_sentences(others),
+        other_rules=other_rules,
+        other_verdicts=others,
         recomputed=recompute,
         rounds=max((s.repeat for s in scenarios), default=0),
         rules_judged_by=sorted({v.rule for v in verdicts}),

@@ -87,12 +87,16 @@ def prepared(config: BenchConfig, say: Callable[[str], None], *, endpoints_named
         registry = config.registry
         vary = install(registry.version_sets_of(config.server_names), registry.install_list, config.vary, say)
         config = validate_config({**config.to_json_dict(), "vary": vary})
-    if endpoints_named or not config.reads_database or config.database_url or passengers_csv().is_file():
-        return config
-    kept = [endpoint for endpoint in config.endpoints if not WORKLOADS[endpoint].reads_database]
-    say(f"no passenger list at {passengers_csv()} (set ${PASSENGERS_CSV_ENV}): the database endpoints are left "
-        f"out; measuring {', '.join(kept)}")  # fmt: skip
-    return validate_config({**config.to_json_dict(), "endpoints": kept})
+    if not (endpoints_named or not config.reads_database or config.database_url or passengers_csv().is_file()):
+        kept = [endpoint for endpoint in config.endpoints if not WORKLOADS[endpoint].reads_database]
+        say(f"no passenger list at {passengers_csv()} (set ${PASSENGERS_CSV_ENV}): the database endpoints are left "
+            f"out; measuring {', '.join(kept)}")  # fmt: skip
+        config = validate_config({**config.to_json_dict(), "endpoints": kept})
+    for name in config.server_names:
+        server = config.registry.config(name)
+        if unserved := [endpoint for endpoint in config.endpoints if not server.answers(endpoint)]:
+            say(f"{name} serves {', '.join(server.serves)} alone: not measured on {', '.join(unserved)}")
+    return config
 
 
 def benchmark(request: RunRequest, watcher: Watcher) -> RunOutcome:
