@@ -378,7 +378,9 @@ def show_server_configs(registry: Registry) -> None:
     for name in registry.app_servers:
         config = registry.configs[name]
         command = " ".join(config.command_line("127.0.0.1", 8000, 1)).replace(sys.executable, "python")
-        table.add_row(name, config.framework, config.handler or config.description, config.server, command)
+        handler = config.handler or config.description
+        served = f" (serves {', '.join(config.serves)} alone)" if config.serves else ""
+        table.add_row(name, config.framework, handler + served, config.server, command)
     Console(width=200).print(table)
 
 

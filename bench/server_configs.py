@@ -72,11 +72,6 @@ class ServerConfig(BaseModel):
         """Whether it serves ``endpoint``'s workload (every config serves all, unless it declares ``serves``)."""
         return not self.serves or endpoint in self.serves
 
-    @property
-    def summary(self) -> str:
-        """What ``bench list`` and the report say it is."""
-        return self.description or ", ".join(filter(None, [self.handler, self.server]))
-
 
 def parse_servers(content: dict[str, Any], source: str) -> dict[str, ServerConfig]:
     """The ``[servers.NAME]`` tables of a servers file, checked; one line naming the bad entry otherwise."""

@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
 from bench.registry import FRAMEWORKS
 from tests.servers import SessionDatabase, served
 
-CASES_PER_OPERATION = 500
+CASES_PER_OPERATION = 300
 # The database operations take one integer each (an id, a count): fewer cases cover them, and each of theirs
 # reads up to 500 rows.
 CASES_READING_THE_DATABASE = 100

@@ -21,7 +21,9 @@ from bench.registry import BUILT_IN, BUILT_IN_SERVERS, Registry
 from bench.report.html import build_report
 from bench.report.plots import colour
 from bench.results import load_manifest, load_summary
+from bench.run import schedule
 from bench.server_configs import BUILT_IN_PATH, read_servers_file, read_toml
+from bench.verbs.run import prepared
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GTHREAD8 = """
@@ -81,6 +83,15 @@ def test_the_pairs_compared_follow_from_the_table() -> None:
     assert comparisons(scenarios, only_tornado) == []
 
 
+def test_a_config_that_serves_one_workload_is_planned_on_it_alone_and_says_so() -> None:
+    config = load_config(overrides={"servers": ["litserve-batched", "fastapi"], "endpoints": ["get", "post"],
+                                    "repeats": 1})  # fmt: skip
+    said: list[str] = []
+    planned = {(key.server, key.endpoint) for key in schedule(prepared(config, said.append))}
+    assert planned == {("fastapi-uvicorn", "get"), ("fastapi-uvicorn", "post"), ("litserve-batched", "post")}
+    assert said == ["litserve-batched serves post alone: not measured on get"]
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
@@ -88,6 +99,7 @@ def test_the_pairs_compared_follow_from_the_table() -> None:
         ('[servers.x]\ncommand = ["{python}"]', "servers.x.framework: Field required"),
         ("[servers]", "no [servers.NAME] table"),
         ('[servers.x]\nframework = "flask"\ncommand = ["a"]\ncolor = "red"', "servers.x.color: Extra inputs"),
+        ('[servers.x]\nframework = "x"\ncommand = ["a"]\nserves = ["nope"]', "unknown workload 'nope'"),
     ],
 )
 def test_a_bad_servers_file_is_one_clear_line(tmp_path: Path, text: str, message: str) -> None:

@@ -12,7 +12,7 @@ from xml.etree import ElementTree
 import pytest
 from markupsafe import escape
 
-from bench.analysis.claim import headline, verdicts
+from bench.analysis.claim import LITSERVE, claim_rule, headline, verdicts
 from bench.cli import main
 from bench.config import load_config
 from bench.limits import LIMITS
@@ -280,3 +280,17 @@ def test_matrix_report_has_the_heatmap_and_the_conditions_sentence(tmp_path: Pat
     assert heatmap.count("holds") >= 1 and heatmap.count("refuted") >= 12
     assert "fastapi-def-uvicorn / flask-gunicorn-gthread" in heatmap and "sklearn" in heatmap
     assert "depends on the conditions. With the rule model it holds in 8 of 12 cells" in html
+
+
+def test_litserves_claim_is_judged_beside_the_seeds_and_by_its_own_rule(tmp_path: Path) -> None:
+    """The committed deploy run: LitServe's "at least 2x" over FastAPI in its own section, the seed's headline
+    on FastAPI and Flask alone."""
+    summary = load_summary(RESULTS / "deploy")
+    litserve = [v for v in summary.verdicts if v.claim == LITSERVE.text]
+    assert litserve and all(v.numerator == "litserve-batched" and v.band_high is None for v in litserve)
+    assert {v.denominator for v in litserve} == {"fastapi-uvicorn", "fastapi-def-uvicorn", "fastapi-parity"}
+    page = build_report(RESULTS / "deploy", tmp_path).read_text()
+    other = page.split('id="other-claims"', 1)[1].split("</section>", 1)[0]
+    assert escape(claim_rule(0.10, LITSERVE)) in other
+    assert all(f"{v.ratio:.2f}x" in other for v in litserve)
+    assert "litserve" not in page.split('id="verdict"', 1)[1].split("</section>", 1)[0]

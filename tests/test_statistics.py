@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bench.analysis import claim
-from bench.analysis.claim import CLAIM_FACTOR, claim_band, judge
+from bench.analysis.claim import CLAIM_FACTOR, LITSERVE, claim_band, claim_rule, judge
 from bench.analysis.ratios import Comparison
 from bench.config import load_config
 from bench.registry import BUILT_IN
@@ -84,6 +84,16 @@ def test_the_claim_band_is_2x_within_the_margin() -> None:
     assert judge(comparison_with(2.3, 2.6), MARGIN)[:2] == ("refuted", "faster")
     assert judge(comparison_with(1.75, 1.9), MARGIN)[0] == "inconclusive"
     assert judge(comparison_with(1.93, 1.97), 0.01)[:2] == ("refuted", "slower")  # a tighter band
+
+
+def test_an_at_least_claim_has_no_upper_end() -> None:
+    """LitServe's "a minimum 2x": above the band's low end it holds, however far above."""
+    assert claim_band(MARGIN, LITSERVE) == (pytest.approx(2 / 1.1), None)
+    assert judge(comparison_with(2.3, 9.0), MARGIN, LITSERVE)[0] == "holds"
+    assert judge(comparison_with(1.85, 2.0), MARGIN, LITSERVE)[0] == "holds"
+    assert judge(comparison_with(1.2, 1.8), MARGIN, LITSERVE)[:2] == ("refuted", "slower")
+    assert judge(comparison_with(1.7, 2.5), MARGIN, LITSERVE)[0] == "inconclusive"
+    assert "at or above 1.82x" in claim_rule(MARGIN, LITSERVE)
 
 
 @pytest.mark.parametrize(
