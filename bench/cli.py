@@ -232,6 +232,17 @@ def add_analysis_parsers(verbs: Any) -> None:
     ceiling.add_argument("--duration", type=float, dest="ceiling_duration", help="seconds measured per mode")
     add_cpu_flags(ceiling, "null server")
 
+    cost = add_verb(verbs, "cost", help="instructions and system calls per request, counted (callgrind, strace)")
+    cost.add_argument("--frameworks", type=names, help="comma-separated, e.g. fastapi,flask")
+    cost.add_argument("--servers", type=names, help="named server configs (bench list); overrides --frameworks")
+    cost.add_argument("--endpoints", type=names, help="comma-separated, from those that read no database")
+    cost.add_argument("--model", type=names, help=f"comma-separated, from {', '.join(MODEL_NAMES)}")
+    cost.add_argument("--requests", type=int, default=1000, help="requests counted a repeat")
+    cost.add_argument("--warmup-requests", type=int, default=200, help="requests sent first, not counted")
+    cost.add_argument("--repeats", type=int, default=3, help="callgrind counts of each entry")
+    cost.add_argument("--results-dir", type=Path, help="where result folders go (default results/)")
+    cost.add_argument("--run-id", help="name of the result folder (default: cost- and the UTC date and time)")
+
     compare = add_verb(verbs, "compare", help="compare two results folders without running anything")
     compare.add_argument("before", type=Path, help="results/<run-id>")
     compare.add_argument("after", type=Path, help="results/<run-id>")
@@ -411,6 +422,20 @@ def ceiling_verb(call: Invocation) -> object:
     return ceiling
 
 
+def cost_verb(call: Invocation) -> object:
+    from bench import console
+    from bench.config import load_config
+    from bench.run import default_run_id
+    from bench.verbs.cost import CostRequest, cost
+
+    args = call.args
+    overrides = {key: value for key, value in config_overrides(args).items() if key != "repeats"}
+    config = load_config(None, False, overrides)
+    run_id = args.run_id or f"cost-{default_run_id()}"
+    request = CostRequest(config, run_id, args.warmup_requests, args.requests, args.repeats)
+    return drawn(cost(request, call.watcher.say), console.show_cost)
+
+
 def compare_verb(call: Invocation) -> object:
     from bench import console
     from bench.reproduce import compare
@@ -467,8 +492,8 @@ def report_verb(call: Invocation) -> object:
 # Each verb: its request built from the flags, its function called, its outcome drawn and returned.
 VERBS: dict[str, Callable[[Invocation], object]] = {
     "serve": serve_verb, "worker": worker_verb, "list": list_verb, "run": run_verb, "sweep": sweep_verb,
-    "ceiling": ceiling_verb, "compare": compare_verb, "reproduce": reproduce_verb, "bisect": bisect_verb,
-    "envs": envs_verb, "report": report_verb,
+    "ceiling": ceiling_verb, "cost": cost_verb, "compare": compare_verb, "reproduce": reproduce_verb,
+    "bisect": bisect_verb, "envs": envs_verb, "report": report_verb,
 }  # fmt: skip
 
 

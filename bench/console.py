@@ -28,10 +28,11 @@ from bench.bisect import Bisection, Step
 from bench.limits import CLIENT_BOUND_PERCENT, LIMITS, MIN_SERVER_BUSY
 from bench.registry import Registry
 from bench.reproduce import EXIT_CODES, OUTCOME_RULES, Reproduction
-from bench.results import MAX_FAILURE_RATIO, MIB, PrecisionRecord, Scenario, Variant, summary_path
+from bench.results import MAX_FAILURE_RATIO, MIB, PrecisionRecord, Scenario, Variant, cost_path, summary_path
 from bench.run import OnScenario, ScenarioKey
 from bench.stats import median
 from bench.verbs.ceiling import Ceiling
+from bench.verbs.cost import CostOutcome
 from bench.verbs.envs import Environments
 from bench.verbs.reproduce import Reproduced
 from bench.verbs.run import RunOutcome, RunRequest
@@ -235,6 +236,29 @@ def precision_sentence(precision: PrecisionRecord) -> str:
         f"[yellow]out of time[/yellow] after {precision.rounds} rounds ({precision.max_minutes:g} minutes): the "
         f"widest headline half-width is {figure}, short of {precision.target:.0%}"
     )
+
+
+def show_cost(outcome: CostOutcome) -> None:
+    """``bench cost``: each entry's instructions and system calls per request, its repeats' spread, and where
+    its instructions went; then the folder."""
+    run = outcome.run
+    caption = (f"{run.repeats} callgrind repeats of {run.requests} requests each after {run.warmup}; PYTHONHASHSEED="
+               f"{run.hash_seed}; user-space instructions (callgrind) and system calls (strace)")  # fmt: skip
+    table = Table(title="cost per request, counted", caption=caption)
+    for column in ("endpoint", "server", "model", "instructions", "spread", "syscalls", "most syscalls",
+                   "most instructions"):  # fmt: skip
+        table.add_column(column, justify="right" if column in ("instructions", "spread", "syscalls") else "left")
+    for entry in outcome.run.entries:
+        calls = sorted(entry.syscalls.items(), key=lambda item: -item[1])[:3]
+        spent = sorted(entry.by_distribution.items(), key=lambda item: -item[1])[:3]
+        table.add_row(
+            endpoint_label(entry.endpoint), entry.server, entry.model, f"{entry.per_request:,.0f}",
+            f"{entry.spread:.2%}", f"{entry.syscalls_per_request:.1f}",
+            ", ".join(f"{name} {count:.1f}" for name, count in calls),
+            ", ".join(f"{name} {cost / entry.per_request:.0%}" for name, cost in spent),
+        )  # fmt: skip
+    console.print(table)
+    print(cost_path(outcome.folder))
 
 
 def show_ceiling(ceiling: Ceiling, as_json: bool) -> None:

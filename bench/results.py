@@ -10,6 +10,9 @@ results/<run-id>/
                       (``ScenarioFiles``)
     raw/database.log  the embedded PostgreSQL's log, where the run read the database
 
+A cost run (``bench cost``) holds ``cost.json`` instead (``CostRun``, its own schema) and raw/ with callgrind's
+profiles and strace's tables.
+
 Older schema versions are migrated on load (``update_summary_to_N``, ``update_manifest_to_N``), never rewritten.
 """
 
@@ -47,6 +50,8 @@ RAW = "raw"
 MEASUREMENT = "measurement.json"  # in raw/<scenario>/: the CPU window, the database's reads, the commands
 SERVER_LOG = "server.log"  # in raw/<scenario>/
 DATABASE_LOG = "database.log"  # in raw/: the embedded PostgreSQL's log over the run
+COST = "cost.json"
+COST_SCHEMA_VERSION = 1
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -543,6 +548,83 @@ def update_summary_to_5(content: dict[str, Any]) -> dict[str, Any]:
 def update_manifest_to_5(content: dict[str, Any]) -> dict[str, Any]:
     """Schema 4 -> 5: the manifest did not change."""
     return {**content, "schema_version": 5}
+
+
+class CostEntry(BaseModel):
+    """One config x endpoint x model counted: each repeat's instructions over the measured requests, where they
+    were spent (the first repeat's, per request, by distribution) and the system calls per request by name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    server: str
+    endpoint: str
+    model: str
+    requests: int  # measured requests per repeat (after the warm-up)
+    instructions: list[int]  # the whole server tree's, one total a repeat
+    by_distribution: dict[str, float]  # instructions per request, summing to the first repeat's
+    syscalls: dict[str, float]  # per request, over the whole tree
+    commands: list[str]  # the exact command lines counted (callgrind's, strace's target)
+
+    @property
+    def per_request(self) -> float:
+        """The median repeat's instructions per request."""
+        ordered = sorted(self.instructions)
+        middle = len(ordered) // 2
+        median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+        return median / self.requests
+
+    @property
+    def spread(self) -> float:
+        """The repeats' range over their median: how exactly a count repeats."""
+        return (max(self.instructions) - min(self.instructions)) / (self.per_request * self.requests)
+
+    @property
+    def syscalls_per_request(self) -> float:
+        return sum(self.syscalls.values())
+
+
+class CostRun(BaseModel):
+    """``cost.json``: a ``bench cost`` run, its settings, what it ran on, and each entry counted."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: int = COST_SCHEMA_VERSION
+    run_id: str
+    started_utc: str
+    complete: bool
+    warmup: int
+    requests: int
+    repeats: int
+    hash_seed: str  # PYTHONHASHSEED, fixed: dict and set orders, and so the work, repeat
+    environment: EnvironmentRecord
+    entries: list[CostEntry]
+
+
+def cost_path(folder: Path) -> Path:
+    return folder / COST
+
+
+def write_cost(folder: Path, run: CostRun) -> None:
+    write_json_atomically(cost_path(folder), run.model_dump(mode="json"))
+
+
+def load_cost(folder: Path) -> CostRun:
+    """A cost run's record, checked, or one clear error line."""
+    path = cost_path(folder)
+    try:
+        return CostRun.model_validate(json.loads(path.read_text()))
+    except FileNotFoundError:
+        raise BenchError(f"{path} not found: not a bench cost run") from None
+    except json.JSONDecodeError:
+        raise BenchError(f"{path} is corrupt: not valid JSON") from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise BenchError(f"{path} is corrupt: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+
+
+def cost_raw(folder: Path, entry: str) -> Path:
+    """Where one entry's profiles and tables go: raw/<entry>/."""
+    return folder / RAW / entry
 
 
 def load_summary(folder: Path, require_complete: bool = True) -> Summary:

@@ -39,6 +39,7 @@ class ServerSpec:
     workers: int = 1
     cpus: tuple[int, ...] = ()
     database_url: str | None = None  # the passenger database the app reads, given to it as $TITANIC_DATABASE_URL
+    under: tuple[str, ...] = ()  # a tool the server runs under (bench cost: callgrind), before its command
 
     @property
     def name(self) -> str:
@@ -58,8 +59,8 @@ class ServerSpec:
         return self.config.keeps_connections_alive
 
     def command(self) -> list[str]:
-        """The exact command line started, pinned with ``taskset`` when CPUs are given."""
-        return pinned(self.server_command(), self.cpus)
+        """The exact command line started (under its tool, if any), pinned with ``taskset`` when CPUs are given."""
+        return pinned([*self.under, *self.server_command()], self.cpus)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,155 @@
+"""The cost of a request, counted rather than timed: the server's whole process tree under valgrind's callgrind
+(instructions, switched on only for the measured requests) and then natively under strace's counter (system
+calls by name), driven by a fixed sequential client.
+
+The client sends the workload's one request, byte for byte the same each time (a fixed Host header, so the
+port drawn cannot change what is parsed), over one kept-alive connection, or a new one per request where the
+server closes each (gunicorn's sync worker), and checks every answer. ``PYTHONHASHSEED`` is fixed, so dict and
+set orders repeat. What it counts is user-space work (callgrind) and kernel entries (strace); neither sees the
+time a request waits, the cache or the kernel's own work.
+"""
+
+from __future__ import annotations
+
+import http.client
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.counting import CallgrindCounts, distribution_of, parse_callgrind, parse_strace_summary
+from bench.errors import BenchError
+from bench.results import CostEntry
+from bench.server_configs import ServerConfig
+from bench.servers import Server, ServerSpec, free_port
+from bench.workload import WORKLOADS, Workload
+
+HASH_SEED = "0"
+HOST_HEADER = "localhost"
+CALLGRIND_HEALTH_TIMEOUT = 300.0  # seconds: a server starts 20-50 times slower under callgrind
+CALLGRIND = ("--tool=callgrind", "--trace-children=yes", "--instr-atstart=no")
+STRACE_ATTACH_SECONDS = 1.0  # strace -p attaches to each process before the first measured request
+
+
+@dataclass(frozen=True)
+class CostSpec:
+    """What to count: one config's app serving one model, one endpoint's request sent ``requests`` times
+    after ``warmup`` uncounted ones."""
+
+    config: ServerConfig
+    endpoint: str
+    model: str
+    warmup: int
+    requests: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.endpoint}-{self.config.name}-{self.model}"
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise BenchError(f"bench cost needs {name}, which was not found (Debian: apt-get install {name})")
+    return found
+
+
+def drive(host: str, port: int, workload: Workload, count: int, keep_alive: bool) -> None:
+    """Send ``workload``'s request ``count`` times, one after another, and check each answer."""
+    headers = {"Host": HOST_HEADER, **({"Content-Type": "application/json"} if workload.body else {})}
+    connection: http.client.HTTPConnection | None = None
+    for _ in range(count):
+        if connection is None:
+            connection = http.client.HTTPConnection(host, port, timeout=120)
+        connection.request(workload.method, workload.path, body=workload.body or None, headers=headers)
+        response = connection.getresponse()
+        body = response.read()
+        if response.status != 200 or not body.startswith(workload.answer_prefix):
+            raise BenchError(f"{workload.request} answered {response.status} {body[:120]!r} while counting")
+        if not keep_alive or response.will_close:
+            connection.close()
+            connection = None
+    if connection is not None:
+        connection.close()
+
+
+def spec_under(spec: CostSpec, under: tuple[str, ...], port: int) -> ServerSpec:
+    return ServerSpec(spec.config, model=spec.model, port=port, under=("env", f"PYTHONHASHSEED={HASH_SEED}", *under))
+
+
+def count_instructions(spec: CostSpec, out: Path) -> tuple[CallgrindCounts, list[str]]:
+    """One repeat under callgrind: instructions of the measured requests over the whole tree, and by object
+    file; the profiles are kept in ``out``."""
+    valgrind, control = tool("valgrind"), tool("callgrind_control")
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob("callgrind.out.*"):
+        stale.unlink()
+    under = (valgrind, *CALLGRIND, f"--callgrind-out-file={out}/callgrind.out.%p")
+    server_spec = spec_under(spec, under, free_port("127.0.0.1"))
+    workload = WORKLOADS[spec.endpoint]
+    with (out / "server.log").open("wb") as log, Server(server_spec, log=log) as server:
+        server.start(CALLGRIND_HEALTH_TIMEOUT)
+        drive(server_spec.host, server_spec.port, workload, spec.warmup, spec.config.keeps_connections_alive)
+        pids = [str(process.pid) for process in server.tree()]  # every process of it runs under callgrind
+        for pid in pids:
+            run_quietly([control, "--instr=on", pid])
+        drive(server_spec.host, server_spec.port, workload, spec.requests, spec.config.keeps_connections_alive)
+        for pid in pids:
+            run_quietly([control, "--dump=measured", pid])
+            run_quietly([control, "--instr=off", pid])
+    dumps = sorted(path for path in out.glob("callgrind.out.*.*") if path.suffix != ".log")
+    if not dumps:
+        raise BenchError(f"callgrind wrote no profile of the measured requests in {out}")
+    counts = [parse_callgrind(path.read_text(errors="replace")) for path in dumps]
+    total = sum(c.total for c in counts)
+    by_object: dict[str, int] = {}
+    for c in counts:
+        for name, cost in c.by_object.items():
+            by_object[name] = by_object.get(name, 0) + cost
+    return CallgrindCounts(total, by_object), server_spec.command()
+
+
+def count_syscalls(spec: CostSpec, out: Path) -> tuple[dict[str, int], list[str]]:
+    """The measured requests' system calls over the whole tree, by name: strace -c attached after the warm-up."""
+    strace = tool("strace")
+    server_spec = spec_under(spec, (), free_port("127.0.0.1"))
+    workload = WORKLOADS[spec.endpoint]
+    table = out / "strace.txt"
+    with (out / "server-strace.log").open("wb") as log, Server(server_spec, log=log) as server:
+        server.start()
+        drive(server_spec.host, server_spec.port, workload, spec.warmup, spec.config.keeps_connections_alive)
+        attach = [part for process in server.tree() for part in ("-p", str(process.pid))]
+        tracer = subprocess.Popen([strace, "-f", "-c", "-o", str(table), *attach], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)  # fmt: skip
+        try:
+            time.sleep(STRACE_ATTACH_SECONDS)
+            drive(server_spec.host, server_spec.port, workload, spec.requests, spec.config.keeps_connections_alive)
+        finally:
+            tracer.send_signal(signal.SIGINT)
+            tracer.wait(timeout=30)
+    return parse_strace_summary(table.read_text()), [strace, "-f", "-c", *server_spec.command()]
+
+
+def run_quietly(command: list[str]) -> None:
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    if done.returncode != 0:
+        raise BenchError(f"{' '.join(command)} failed: {(done.stderr or done.stdout).strip()[:200]}")
+
+
+def counted(spec: CostSpec, repeats: int, out: Path) -> CostEntry:
+    """``repeats`` callgrind counts and one strace count of ``spec``, as one entry."""
+    runs = [count_instructions(spec, out / f"callgrind-{repeat}") for repeat in range(1, repeats + 1)]
+    syscalls, strace_command = count_syscalls(spec, out)
+    first = runs[0][0]
+    by_distribution: dict[str, float] = {}
+    for name, cost in first.by_object.items():
+        owner = distribution_of(name)
+        by_distribution[owner] = by_distribution.get(owner, 0.0) + cost / spec.requests
+    return CostEntry(
+        server=spec.config.name, endpoint=spec.endpoint, model=spec.model, requests=spec.requests,
+        instructions=[counts.total for counts, _ in runs], by_distribution=by_distribution,
+        syscalls={name: calls / spec.requests for name, calls in sorted(syscalls.items())},
+        commands=[" ".join(runs[0][1]), " ".join(strace_command)],
+    )  # fmt: skip

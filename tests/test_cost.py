@@ -1,0 +1,134 @@
+"""``bench cost``: callgrind's and strace's output read exactly (known texts, known sums), the owners of object
+files, and one small server counted end to end under the real tools."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.counting import (
+    C_LIBRARY,
+    INTERPRETER,
+    OTHER,
+    STANDARD_C_MODULES,
+    distribution_of,
+    parse_callgrind,
+    parse_strace_summary,
+)
+from bench.results import load_cost
+
+# A profile in callgrind's own form: names compressed per table (an object first named by a call, "cob="),
+# positions relative ("+2", "-1", "*"), and a call's inclusive cost (after "calls=") that is not the caller's.
+PROFILE = """# callgrind format
+version: 1
+positions: line
+events: Ir
+summary: 1000
+
+ob=(1) /usr/lib/libpython3.11.so.1.0
+fl=(1) ceval.c
+fn=(1) _PyEval_EvalFrameDefault
+10 300
++2 100
+cob=(2) /site-packages/pydantic_core/_pydantic_core.cpython-311-x86_64-linux-gnu.so
+cfi=(2) ???
+cfn=(2) validate
+calls=3 0
+* 450
+-1 50
+
+ob=(2)
+fl=(2)
+fn=(2)
+0 450
+
+ob=(3) /usr/lib/x86_64-linux-gnu/libc.so.6
+fl=(1)
+fn=(3) memcpy
+5 100
+totals: 1000
+"""
+STRACE = """% time     seconds  usecs/call     calls    errors syscall
+------ ----------- ----------- --------- --------- ----------------
+ 40.00    0.000400           2       200           write
+ 35.00    0.000350           1       300       100 recvfrom
+ 25.00    0.000250           1       150           epoll_wait
+------ ----------- ----------- --------- --------- ----------------
+100.00    0.001000           1       650       100 total
+"""
+
+
+def test_a_profile_is_read_with_its_compression_and_calls() -> None:
+    counts = parse_callgrind(PROFILE)
+    assert counts.total == 1000
+    assert counts.by_object == {
+        "/usr/lib/libpython3.11.so.1.0": 450,  # 300 + 100 + 50: the call's 450 is the callee's
+        "/site-packages/pydantic_core/_pydantic_core.cpython-311-x86_64-linux-gnu.so": 450,
+        "/usr/lib/x86_64-linux-gnu/libc.so.6": 100,
+    }
+    assert sum(counts.by_object.values()) == counts.total
+    with pytest.raises(ValueError, match="not a callgrind profile"):
+        parse_callgrind("events: Ir\n10 20\n")
+
+
+def test_strace_s_table_is_read_by_name_without_the_total() -> None:
+    assert parse_strace_summary(STRACE) == {"write": 200, "recvfrom": 300, "epoll_wait": 150}
+    with pytest.raises(ValueError, match="not an strace -c summary"):
+        parse_strace_summary("strace: attach: ptrace(PTRACE_SEIZE, 1): Operation not permitted\n")
+
+
+@pytest.mark.parametrize(
+    "path, owner",
+    [
+        ("/v/lib/python3.11/site-packages/pydantic_core/_pydantic_core.cpython-311-x86_64-linux-gnu.so",
+         "pydantic-core"),
+        ("/v/lib/python3.11/site-packages/sklearn/tree/_tree.cpython-311-x86_64-linux-gnu.so", "scikit-learn"),
+        ("/v/lib/python3.11/site-packages/scikit_learn.libs/libgomp-a34b3233.so.1.0.0", "scikit-learn"),
+        ("/opt/python/3.11.7/lib/libpython3.11.so.1.0", INTERPRETER),
+        ("/opt/python/3.11.7/bin/python3.11", INTERPRETER),
+        ("/opt/python/3.11.7/lib/python3.11/lib-dynload/_json.cpython-311-x86_64-linux-gnu.so", STANDARD_C_MODULES),
+        ("/usr/lib/x86_64-linux-gnu/libc.so.6", C_LIBRARY),
+        ("???", OTHER),
+    ],
+)  # fmt: skip
+def test_each_object_file_has_its_owner(path: str, owner: str) -> None:
+    assert distribution_of(path) == owner
+
+
+def bench_cost(*args: str, tmp_path: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "bench", "cost", *args, "--results-dir", str(tmp_path)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False, env=env)
+
+
+def test_without_valgrind_it_is_one_line(tmp_path: Path) -> None:
+    done = bench_cost("--frameworks", "tornado", "--endpoints", "get", "--run-id", "none", tmp_path=tmp_path,
+                      env={**os.environ, "PATH": str(tmp_path)})  # fmt: skip
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].endswith("bench cost needs valgrind, which was not found "
+                                                         "(Debian: apt-get install valgrind)")  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("valgrind") is None and not os.environ.get("CI"), reason="valgrind not installed")
+def test_a_small_server_is_counted_end_to_end(tmp_path: Path) -> None:
+    done = bench_cost("--frameworks", "tornado", "--endpoints", "get,put,queries-20", "--requests", "40",
+                      "--warmup-requests", "10", "--repeats", "2", "--run-id", "counted", tmp_path=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "queries-20 left out" in done.stderr + done.stdout
+    run = load_cost(tmp_path / "counted")
+    assert run.complete and run.hash_seed == "0" and run.environment.tools["valgrind"]
+    assert [(e.server, e.endpoint) for e in run.entries] == [("tornado", "get"), ("tornado", "put")]
+    for entry in run.entries:
+        assert len(entry.instructions) == 2 and 50_000 < entry.per_request < 20_000_000
+        assert entry.spread < 0.02, entry.instructions  # counted, not timed: repeats agree
+        assert sum(entry.by_distribution.values()) == pytest.approx(entry.instructions[0] / entry.requests)
+        assert entry.by_distribution[INTERPRETER] > 0.5 * entry.per_request
+        assert entry.syscalls_per_request > 1 and any(name in entry.syscalls for name in ("write", "sendto"))
+    get, put = run.entries
+    assert put.per_request > get.per_request  # a JSON body to parse and validate costs more than a query string
+    assert (tmp_path / "counted" / "raw" / "get-tornado-rule" / "strace.txt").is_file()
