@@ -116,8 +116,8 @@ def test_without_valgrind_it_is_one_line(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("valgrind") is None and not os.environ.get("CI"), reason="valgrind not installed")
 def test_a_small_server_is_counted_end_to_end(tmp_path: Path) -> None:
-    done = bench_cost("--frameworks", "tornado", "--endpoints", "get,put,queries-20", "--requests", "40",
-                      "--warmup-requests", "10", "--repeats", "2", "--run-id", "counted", tmp_path=tmp_path)  # fmt: skip
+    flags = ["--endpoints", "get,put,queries-20", "--requests", "40", "--warmup-requests", "10", "--repeats", "2"]
+    done = bench_cost("--frameworks", "tornado", *flags, "--run-id", "counted", tmp_path=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "queries-20 left out" in done.stderr + done.stdout
     run = load_cost(tmp_path / "counted")
