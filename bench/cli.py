@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from apps.model import DEFAULT_MODEL, MODEL_NAMES
 from bench.analysis.claim import CLAIM_SERVERS
+from bench.analysis.cost import DEFAULT_COST_TOLERANCE
 from bench.closing import CLOSE_STYLES
 from bench.config import DEFAULTS_PATH, MATRICES, BenchConfig, parse_cpus, read_defaults
 from bench.errors import BUG, INTERRUPTED, OK, PROGRAM, RUN_FAILED, USAGE, BenchError
@@ -246,7 +247,9 @@ def add_analysis_parsers(verbs: Any) -> None:
     compare = add_verb(verbs, "compare", help="compare two results folders without running anything")
     compare.add_argument("before", type=Path, help="results/<run-id>")
     compare.add_argument("after", type=Path, help="results/<run-id>")
-    compare.add_argument("--tolerance", type=share, default=DEFAULT_TOLERANCE, help="the equivalence margin of a ratio")
+    tolerances = f"default {DEFAULT_TOLERANCE:.0%}; of two cost runs' instructions, {DEFAULT_COST_TOLERANCE:.0%}"
+    compare.add_argument("--tolerance", type=share, help=f"the equivalence margin of a ratio ({tolerances})"
+                         .replace("%", "%%"))  # fmt: skip
     compare.add_argument("--json", action="store_true", help="print the comparison as one JSON object")
 
     reproduce = add_verb(verbs, "reproduce", help="re-run a results folder's recorded config and compare")
@@ -439,9 +442,19 @@ def cost_verb(call: Invocation) -> object:
 def compare_verb(call: Invocation) -> object:
     from bench import console
     from bench.reproduce import compare
+    from bench.results import cost_path
 
     args = call.args
-    comparison = compare(args.before, args.after, args.tolerance)
+    if cost_path(args.before).is_file() or cost_path(args.after).is_file():  # two bench cost runs
+        from bench.analysis.cost import compare_costs
+        from bench.results import load_cost
+
+        names = (str(args.before), str(args.after))
+        tolerance = DEFAULT_COST_TOLERANCE if args.tolerance is None else args.tolerance
+        counted = compare_costs(load_cost(args.before), load_cost(args.after), names, tolerance)
+        console.show_cost_comparison(counted, args.json)
+        return counted
+    comparison = compare(args.before, args.after, DEFAULT_TOLERANCE if args.tolerance is None else args.tolerance)
     console.show_comparison(comparison, args.json)
     return comparison
 

@@ -20,6 +20,7 @@ from rich.table import Table
 from apps.model import MODEL_NAMES
 from bench.analysis.claim import claim_sentences, headline, headline_comparisons
 from bench.analysis.close import close_effects, close_sentence
+from bench.analysis.cost import COST_OUTCOME_RULES, CostComparison
 from bench.analysis.decomposition import decomposition_sentence, decompositions
 from bench.analysis.releases import release_sentence, releases
 from bench.analysis.select import close_name, labeller
@@ -305,6 +306,24 @@ def show_comparison(comparison: Reproduction, as_json: bool) -> None:
         print(comparison.model_dump_json(indent=2))
     else:
         print_comparison(comparison)
+
+
+def show_cost_comparison(comparison: CostComparison, as_json: bool) -> None:
+    """Two cost runs: each entry's instructions per request before and after, the range, the decision."""
+    if as_json:
+        print(comparison.model_dump_json(indent=2))
+        return
+    table = Table(title=f"{comparison.before} -> {comparison.after}: instructions per request "
+                  f"(tolerance {comparison.tolerance:.0%})")  # fmt: skip
+    for column in ("entry", "before", "after", "after/before", "range", "decision"):
+        table.add_column(column, justify="left" if column in ("entry", "decision") else "right")
+    for move in comparison.moves:
+        table.add_row(move.entry, f"{move.before:,.0f}", f"{move.after:,.0f}", f"{move.ratio:.4f}",
+                      f"{move.low:.4f}-{move.high:.4f}", move.decision)  # fmt: skip
+    console.print(table)
+    if comparison.missing:
+        console.print(f"counted in one run only: {', '.join(comparison.missing)}")
+    console.print(f"outcome: {comparison.outcome} ({COST_OUTCOME_RULES[comparison.outcome]})")
 
 
 def show_reproduced(reproduced: Reproduced, as_json: bool, *, paths_to: TextIO) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.analysis.cost import DEFAULT_COST_TOLERANCE, compare_costs
 from bench.counting import (
     C_LIBRARY,
     INTERPRETER,
@@ -20,7 +21,9 @@ from bench.counting import (
     parse_callgrind,
     parse_strace_summary,
 )
-from bench.results import load_cost
+from bench.environment import describe
+from bench.registry import BUILT_IN
+from bench.results import CostEntry, CostRun, load_cost
 
 # A profile in callgrind's own form: names compressed per table (an object first named by a call, "cob="),
 # positions relative ("+2", "-1", "*"), and a call's inclusive cost (after "calls=") that is not the caller's.
@@ -100,6 +103,30 @@ def test_each_object_file_has_its_owner(path: str, owner: str) -> None:
     assert distribution_of(path) == owner
 
 
+def entry(instructions: list[int], requests: int = 1000) -> CostEntry:
+    return CostEntry(server="tornado", endpoint="get", model="rule", requests=requests, instructions=instructions,
+                     by_distribution={}, syscalls={}, commands=[])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "before, after, decision",
+    [
+        ([600_000_000, 600_600_000, 601_200_000], [601_000_000, 600_400_000, 601_500_000], "equivalent"),
+        ([600_000_000, 600_600_000], [615_000_000, 616_000_000], "changed"),  # 2.5% more: a release found
+        ([600_000_000, 600_600_000], [605_000_000, 609_000_000], "undetermined"),  # 0.7-1.5%: past 1% in part
+        ([600_000_000, 600_600_000], [582_000_000, 583_000_000], "changed"),  # 3% less
+    ],
+)
+def test_two_counts_are_decided_on_the_repeats_range(before: list[int], after: list[int], decision: str) -> None:
+    [move] = compare_costs(run_of(entry(before)), run_of(entry(after)), ("a", "b"), DEFAULT_COST_TOLERANCE).moves
+    assert move.decision == decision and move.low <= move.ratio <= move.high
+
+
+def run_of(*entries: CostEntry) -> CostRun:
+    return CostRun(run_id="r", started_utc="2026-12-01T00:00:00+00:00", complete=True, warmup=1, requests=1000,
+                   repeats=2, hash_seed="0", environment=describe(BUILT_IN), entries=list(entries))  # fmt: skip
+
+
 def bench_cost(*args: str, tmp_path: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "bench", "cost", *args, "--results-dir", str(tmp_path)]
     return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False, env=env)
@@ -132,3 +159,7 @@ def test_a_small_server_is_counted_end_to_end(tmp_path: Path) -> None:
     get, put = run.entries
     assert put.per_request > get.per_request  # a JSON body to parse and validate costs more than a query string
     assert (tmp_path / "counted" / "raw" / "get-tornado-rule" / "strace.txt").is_file()
+    counted = str(tmp_path / "counted")  # against itself, at a tolerance wider than 40 requests' spread
+    same = subprocess.run([sys.executable, "-m", "bench", "compare", counted, counted, "--tolerance", "5%"],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert same.returncode == 0 and "outcome: reproduced" in same.stdout, same.stdout + same.stderr

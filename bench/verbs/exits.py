@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from bench.analysis.cost import CostComparison
 from bench.bisect import Bisection
 from bench.errors import INTERRUPTED, OK, RUN_FAILED
 from bench.reproduce import EXIT_CODES, Reproduction
@@ -20,6 +21,8 @@ def exit_code(outcome: object) -> int:
     if isinstance(outcome, Reproduced):
         return exit_code(outcome.comparison or outcome.run)
     if isinstance(outcome, Reproduction):
+        return EXIT_CODES[outcome.outcome]
+    if isinstance(outcome, CostComparison):
         return EXIT_CODES[outcome.outcome]
     if isinstance(outcome, Bisection):
         return EXIT_CODES["undetermined"] if outcome.outcome == "undetermined" else OK
