@@ -152,7 +152,9 @@ def test_a_small_server_is_counted_end_to_end(tmp_path: Path) -> None:
     assert [(e.server, e.endpoint) for e in run.entries] == [("tornado", "get"), ("tornado", "put")]
     for entry in run.entries:
         assert len(entry.instructions) == 2 and 50_000 < entry.per_request < 20_000_000
-        assert entry.spread < 0.02, entry.instructions  # counted, not timed: repeats agree
+        # counted, not timed: repeats agree but for work on a timer (a server's clock tick), a larger share of
+        # 40 requests than of the 1,000 a run counts
+        assert entry.spread < 0.05, entry.instructions
         assert sum(entry.by_distribution.values()) == pytest.approx(entry.instructions[0] / entry.requests)
         assert entry.by_distribution[INTERPRETER] > 0.5 * entry.per_request
         assert entry.syscalls_per_request > 1 and any(name in entry.syscalls for name in ("write", "sendto"))
@@ -160,6 +162,6 @@ def test_a_small_server_is_counted_end_to_end(tmp_path: Path) -> None:
     assert put.per_request > get.per_request  # a JSON body to parse and validate costs more than a query string
     assert (tmp_path / "counted" / "raw" / "get-tornado-rule" / "strace.txt").is_file()
     counted = str(tmp_path / "counted")  # against itself, at a tolerance wider than 40 requests' spread
-    same = subprocess.run([sys.executable, "-m", "bench", "compare", counted, counted, "--tolerance", "5%"],
+    same = subprocess.run([sys.executable, "-m", "bench", "compare", counted, counted, "--tolerance", "10%"],
                           capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
     assert same.returncode == 0 and "outcome: reproduced" in same.stdout, same.stdout + same.stderr
