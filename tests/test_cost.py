@@ -164,4 +164,4 @@ def test_a_small_server_is_counted_end_to_end(tmp_path: Path) -> None:
     counted = str(tmp_path / "counted")  # against itself, at a tolerance wider than 40 requests' spread
     same = subprocess.run([sys.executable, "-m", "bench", "compare", counted, counted, "--tolerance", "10%"],
                           capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
-    assert same.returncode == 0 and "outcome: reproduced" in same.stdout, same.stdout + same.stderr
+    assert same.returncode == 0 and "outcome: reproduced" in same.stderr, same.stdout + same.stderr  # rich: stderr
