@@ -8,15 +8,13 @@ factor 1 + tolerance either way), **changed** when it lies wholly outside, **und
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict
 
+from bench.reproduce import Decision, Outcome
 from bench.results import CostEntry, CostRun
 
 DEFAULT_COST_TOLERANCE = 0.01  # 1%: counts repeat within 0.5%, so a release that costs 2% more is found
-Decision = Literal["equivalent", "changed", "undetermined"]
-Outcome = Literal["reproduced", "changed", "undetermined"]
+# The decisions and outcomes of two runs' ratios (bench.reproduce), here on counts.
 COST_OUTCOME_RULES: dict[Outcome, str] = {
     "reproduced": "every entry's range within the tolerance",
     "changed": "an entry's range wholly outside the tolerance",
