@@ -16,9 +16,11 @@ import shutil
 import signal
 import subprocess
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from apps.contract import JSON_CONTENT_TYPE
 from bench.counting import CallgrindCounts, distribution_of, parse_callgrind, parse_strace_summary
 from bench.errors import BenchError
 from bench.results import CostEntry
@@ -58,7 +60,7 @@ def tool(name: str) -> str:
 
 def drive(host: str, port: int, workload: Workload, count: int, keep_alive: bool) -> None:
     """Send ``workload``'s request ``count`` times, one after another, and check each answer."""
-    headers = {"Host": HOST_HEADER, **({"Content-Type": "application/json"} if workload.body else {})}
+    headers = {"Host": HOST_HEADER, **({"Content-Type": JSON_CONTENT_TYPE} if workload.body else {})}
     connection: http.client.HTTPConnection | None = None
     for _ in range(count):
         if connection is None:
@@ -99,16 +101,14 @@ def count_instructions(spec: CostSpec, out: Path) -> tuple[CallgrindCounts, list
         for pid in pids:
             run_quietly([control, "--dump=measured", pid])
             run_quietly([control, "--instr=off", pid])
-    dumps = sorted(path for path in out.glob("callgrind.out.*.*") if path.suffix != ".log")
+    dumps = sorted(out.glob("callgrind.out.*.*"))  # the dumps (PID.1); callgrind.out.PID is the exit's, empty
     if not dumps:
         raise BenchError(f"callgrind wrote no profile of the measured requests in {out}")
     counts = [parse_callgrind(path.read_text(errors="replace")) for path in dumps]
-    total = sum(c.total for c in counts)
-    by_object: dict[str, int] = {}
-    for c in counts:
-        for name, cost in c.by_object.items():
-            by_object[name] = by_object.get(name, 0) + cost
-    return CallgrindCounts(total, by_object), server_spec.command()
+    by_object: Counter[str] = Counter()
+    for profile in counts:
+        by_object.update(profile.by_object)
+    return CallgrindCounts(sum(c.total for c in counts), dict(by_object)), server_spec.command()
 
 
 def count_syscalls(spec: CostSpec, out: Path) -> tuple[dict[str, int], list[str]]:
