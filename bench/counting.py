@@ -16,6 +16,8 @@ from functools import cache
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
+from bench.versions import canonical
+
 INTERPRETER = "the interpreter (with all pure-Python code)"
 C_LIBRARY = "the C library and loader"
 STANDARD_C_MODULES = "the standard library's C modules"
@@ -91,7 +93,7 @@ def parse_strace_summary(text: str) -> dict[str, int]:
 
 @cache
 def _top_level_distributions() -> dict[str, str]:
-    return {top: re.sub(r"[-_.]+", "-", names[0]).lower() for top, names in packages_distributions().items() if names}
+    return {top: canonical(names[0]) for top, names in packages_distributions().items() if names}
 
 
 def distribution_of(object_file: str) -> str:
@@ -104,7 +106,7 @@ def distribution_of(object_file: str) -> str:
         top = top.split(".")[0] if top.endswith(".so") else top
         if top.endswith(".libs"):  # a wheel's vendored libraries: numpy.libs, scikit_learn.libs
             top = top.removesuffix(".libs")
-        return _top_level_distributions().get(top) or re.sub(r"[-_.]+", "-", top).lower() or OTHER
+        return _top_level_distributions().get(top) or canonical(top) or OTHER
     if path.name.startswith(("python", "libpython")):
         return INTERPRETER
     if path.parent.name == "lib-dynload":  # the interpreter's own extension modules (_json, _asyncio...)

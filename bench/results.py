@@ -33,6 +33,7 @@ from bench.latency import WorkerShare
 from bench.limits import LOWER_BOUNDS, MIN_SERVER_BUSY, Evidence, Limit, limit
 from bench.registry import BUILT_IN
 from bench.sampling import CpuUsage
+from bench.stats import median
 from bench.versions import InstalledSet
 
 # 2: server_busy, under_driven and close_style per scenario; close_style in the config.
@@ -568,10 +569,7 @@ class CostEntry(BaseModel):
     @property
     def per_request(self) -> float:
         """The median repeat's instructions per request."""
-        ordered = sorted(self.instructions)
-        middle = len(ordered) // 2
-        median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-        return median / self.requests
+        return median(self.instructions) / self.requests
 
     @property
     def spread(self) -> float:
