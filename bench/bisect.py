@@ -5,7 +5,9 @@ good one to the bad one (pre-releases only if one of the two is). Each step is a
 (``--vary PACKAGE=GOOD,CANDIDATE``, both in every round, in a seeded random order) and asks of the figure
 (one config's throughput, or the headline ratio with that config on its side) what ``bench compare`` asks
 of a ratio (``reproduce.decide``): has the candidate moved from the good release beyond the tolerance
-(changed), stayed within it (equivalent), or can the rounds not tell (undetermined)? The good and the bad
+(changed), stayed within it (equivalent), or can the rounds not tell (undetermined)? On instructions per
+request a step is a ``bench cost`` count of both releases instead, decided as two counts are
+(``analysis.cost``: on the range the repeats allow). The good and the bad
 release are measured first; if they do not differ, there is nothing to find. Then a binary search: a
 changed candidate is the new bad end, an equivalent one the new good end, until the two are neighbours.
 An undetermined step stops the search and says so, with the rounds it would need.
@@ -17,7 +19,7 @@ import math
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,6 +27,7 @@ from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, ConfigDict
 
 from bench.analysis.claim import MIN_VERDICT_ROUNDS
+from bench.analysis.cost import count_ratio
 from bench.analysis.ratios import comparisons, values_behind
 from bench.analysis.releases import claim_under
 from bench.analysis.select import round_values, variants_in
@@ -37,11 +40,15 @@ from bench.workload import endpoint_label
 
 # Each step's run: short phases, and the fewest rounds that give an interval (as --matrix full).
 STEP_SETTINGS: dict[str, int | float] = {"repeats": MIN_VERDICT_ROUNDS, "duration": 3.0, "warmup": 1.0}
-Metric = Literal["throughput", "ratio"]
+Metric = Literal["throughput", "ratio", "instructions"]
 METRICS: dict[str, str] = {  # what each figure is, in the help and the sentence
     "throughput": "requests per second",
     "ratio": "FastAPI/Flask ratio (the headline pair, with the config on its side)",
+    "instructions": "instructions per request (counted under callgrind, as bench cost does)",
 }
+INTERVALS: dict[Metric, str] = {  # what a step's interval is, by metric
+    "throughput": "90% CI", "ratio": "90% CI", "instructions": "the repeats' range",
+}  # fmt: skip
 
 
 class Step(BaseModel):
@@ -53,9 +60,10 @@ class Step(BaseModel):
     run: str  # its results folder
     good_figure: float | None  # the figure's median over rounds, under the good release
     figure: float | None  # and under this one
-    moved: float | None  # this / good - 1, the shift of the figures (Hodges-Lehmann, on logarithms)
-    low90: float | None
+    moved: float | None  # this / good - 1: the shift of the figures (Hodges-Lehmann, on logarithms), or of counts
+    low90: float | None  # the ends of the step's interval (``interval`` says which: a 90% CI, or the repeats' range)
     high90: float | None
+    interval: str = INTERVALS["throughput"]
     decision: Decision
     rounds_needed: int | None
 
@@ -85,12 +93,15 @@ class Bisection(BaseModel):
             step = next(s for s in self.steps if s.version == self.first_moved)
             return (
                 f"{self.package} {self.first_moved} is the first release that moved {subject}: "
-                f"{100 * (step.moved or 0):+.1f}% from {self.good} (90% CI {100 * (step.low90 or 0):+.1f}% to "
-                f"{100 * (step.high90 or 0):+.1f}%), where {before} had not."
+                f"{100 * (step.moved or 0):+.1f}% from {self.good} ({step.interval} {100 * (step.low90 or 0):+.1f}% "
+                f"to {100 * (step.high90 or 0):+.1f}%), where {before} had not."
             )
         if self.outcome == "no change":
             return f"{subject} did not move beyond {self.tolerance:.0%} from {self.package} {self.good} to {self.bad}."
         last = self.steps[-1]
+        if self.metric == "instructions":
+            return (f"undetermined at {self.package} {last.version}: the repeats' range reaches past "
+                    f"{self.tolerance:.0%} on one side only; more requests a repeat would narrow it.")  # fmt: skip
         return (
             f"undetermined at {self.package} {last.version}: the rounds cannot tell a move beyond "
             f"{self.tolerance:.0%} from none; about {last.rounds_needed or '?'} rounds a step would."
@@ -145,11 +156,17 @@ class Question:
     tolerance: float = DEFAULT_TOLERANCE
 
 
-def figures_of(scenarios: Sequence[Scenario], config: BenchConfig, question: Question, version: str) -> list[float]:
-    """The figure per round under ``version``: the config's throughput, or the headline ratio with it on its side."""
+def release_config(config: BenchConfig, question: Question, version: str) -> str:
+    """The name of the question's config derived for ``version`` of its package in a step's ``config``."""
     name = config.registry.release_name(question.server, f"{question.package}-{version}")
     if name is None:
         raise BenchError(f"{question.server} does not run on {question.package} (its packages: bench list)")
+    return name
+
+
+def figures_of(scenarios: Sequence[Scenario], config: BenchConfig, question: Question, version: str) -> list[float]:
+    """The figure per round under ``version``: the config's throughput, or the headline ratio with it on its side."""
+    name = release_config(config, question, version)
     mine = next(v for v in variants_in(scenarios) if v.server == name)
     endpoint = config.endpoints[0]
     if question.metric == "throughput":
@@ -162,20 +179,26 @@ def figures_of(scenarios: Sequence[Scenario], config: BenchConfig, question: Que
     return [t / b for t, b in zip(top, bottom, strict=True)]
 
 
-Measure = Callable[[BenchConfig, str], list[Scenario]]  # a step's config and run id -> its scenarios
+# A step's config and run id -> the figure under each of its two releases, one value a round (or a repeat).
+Measure = Callable[[BenchConfig, str], Mapping[str, list[float]]]
 
 
 def step(config: BenchConfig, measure: Measure, question: Question, candidate: str, run_id: str) -> Step:
     """Measure ``candidate`` beside the good release and decide whether the figure moved."""
     step_config = validate_config({**config.to_json_dict(), "vary": {question.package: [question.good, candidate]}})
-    scenarios = measure(step_config, run_id)
-    before = figures_of(scenarios, step_config, question, question.good)
-    after = figures_of(scenarios, step_config, question, candidate)
-    decision, needed, moves = decide([math.log(v) for v in before], [math.log(v) for v in after], question.tolerance)
+    figures = measure(step_config, run_id)
+    before, after = figures[question.good], figures[candidate]
+    if question.metric == "instructions":  # counts: the repeats' range decides
+        counted = count_ratio(after, before)
+        decision, needed = counted.decision(question.tolerance), None
+        moves = {"moved": counted.ratio - 1, "low90": counted.low - 1, "high90": counted.high - 1}
+    else:
+        decision, needed, moves = decide([math.log(v) for v in before], [math.log(v) for v in after],
+                                         question.tolerance)  # fmt: skip
     return Step(
         version=candidate, run=run_id, good_figure=median(before) if before else None,
         figure=median(after) if after else None, moved=moves["moved"], low90=moves["low90"],
-        high90=moves["high90"], decision=decision, rounds_needed=needed,
+        high90=moves["high90"], interval=INTERVALS[question.metric], decision=decision, rounds_needed=needed,
     )  # fmt: skip
 
 

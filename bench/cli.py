@@ -18,6 +18,7 @@ from bench.analysis.claim import CLAIM_SERVERS
 from bench.analysis.cost import DEFAULT_COST_TOLERANCE
 from bench.closing import CLOSE_STYLES
 from bench.config import DEFAULTS_PATH, MATRICES, BenchConfig, parse_cpus, read_defaults
+from bench.cost import MEASURED_REQUESTS, REPEATS, WARMUP_REQUESTS
 from bench.errors import BUG, INTERRUPTED, OK, PROGRAM, RUN_FAILED, USAGE, BenchError
 from bench.registry import BUILT_IN_SERVERS, FRAMEWORKS
 from bench.reproduce import DEFAULT_TOLERANCE, EXIT_CODES, OUTCOME_RULES
@@ -238,11 +239,11 @@ def add_analysis_parsers(verbs: Any) -> None:
     cost.add_argument("--servers", type=names, help="named server configs (bench list); overrides --frameworks")
     cost.add_argument("--endpoints", type=names, help="comma-separated, from those that read no database")
     cost.add_argument("--model", type=names, help=f"comma-separated, from {', '.join(MODEL_NAMES)}")
-    cost.add_argument("--requests", type=int, default=1000, help="requests counted a repeat")
-    cost.add_argument("--warmup-requests", type=int, default=200, help="requests sent first, not counted")
-    cost.add_argument("--repeats", type=int, default=3, help="callgrind counts of each entry")
-    cost.add_argument("--results-dir", type=Path, help="where result folders go (default results/)")
-    cost.add_argument("--run-id", help="name of the result folder (default: cost- and the UTC date and time)")
+    add_vary_flag(cost)
+    cost.add_argument("--requests", type=int, default=MEASURED_REQUESTS, help="requests counted a repeat")
+    cost.add_argument("--warmup-requests", type=int, default=WARMUP_REQUESTS, help="requests sent first, not counted")
+    cost.add_argument("--repeats", type=int, default=REPEATS, help="callgrind counts of each entry")
+    add_output_flags(cost)
 
     compare = add_verb(verbs, "compare", help="compare two results folders without running anything")
     compare.add_argument("before", type=Path, help="results/<run-id>")
@@ -254,11 +255,10 @@ def add_analysis_parsers(verbs: Any) -> None:
 
     reproduce = add_verb(verbs, "reproduce", help="re-run a results folder's recorded config and compare")
     reproduce.add_argument("folder", type=Path, help="results/<run-id> to reproduce")
-    reproduce.add_argument(
-        "--tolerance", type=share, default=DEFAULT_TOLERANCE, help="the equivalence margin of a ratio"
-    )
+    reproduce.add_argument("--tolerance", type=share, help=f"the equivalence margin of a ratio ({tolerances})"
+                           .replace("%", "%%"))  # fmt: skip
     reproduce.add_argument("--json", action="store_true", help="print the comparison as one JSON object")
-    reproduce.add_argument("--repeats", type=int, help="rounds for the new run (default: as recorded)")
+    reproduce.add_argument("--repeats", type=int, help="rounds for the new run (cost: repeats; default: as recorded)")
     add_precision_flags(reproduce)
     add_output_flags(reproduce)
     state_defaults(reproduce)
@@ -288,10 +288,16 @@ def add_bisect_parser(verbs: Any) -> None:
     bisect.add_argument("--endpoint", choices=ENDPOINTS, default="get", help="the endpoint measured")
     bisect.add_argument("--close-style", choices=CLOSE_STYLES, default="prompt",
                         help="where the server closes each connection, how the client does")  # fmt: skip
-    bisect.add_argument("--tolerance", type=share, default=DEFAULT_TOLERANCE, help="a smaller move is no move")
+    bisect.add_argument("--tolerance", type=share, help=f"a smaller move is no move (default {DEFAULT_TOLERANCE:.0%}; "
+                        f"on instructions, {DEFAULT_COST_TOLERANCE:.0%})".replace("%", "%%"))  # fmt: skip
     bisect.add_argument("--json", action="store_true", help="print the bisection as one JSON object")
     for name, value in STEP_SETTINGS.items():
-        bisect.add_argument(f"--{name}", type=type(value), default=value, help=f"{name} of each step's run")
+        bisect.add_argument(
+            f"--{name}",
+            type=type(value),
+            help=f"{name} of each step's run (default {value}"
+            + (f"; on instructions, callgrind repeats, default {REPEATS})" if name == "repeats" else ")"),
+        )
     add_cpu_flags(bisect, "server")
     bisect.add_argument("--results-dir", type=Path, help="where result folders go (default results/)")
     bisect.add_argument("--run-id", help="name of the bisection's folder (default: UTC date and time)")
@@ -435,7 +441,7 @@ def cost_verb(call: Invocation) -> object:
     overrides = {key: value for key, value in config_overrides(args).items() if key != "repeats"}
     config = load_config(None, False, overrides)
     run_id = args.run_id or f"cost-{default_run_id()}"
-    request = CostRequest(config, run_id, args.warmup_requests, args.requests, args.repeats)
+    request = CostRequest(config, run_id, args.warmup_requests, args.requests, args.repeats, not args.no_report)
     return drawn(cost(request, call.watcher.say), console.show_cost)
 
 
@@ -478,7 +484,11 @@ def bisect_verb(call: Invocation) -> object:
     from bench.versions import canonical
 
     args = call.args
-    question = Question(canonical(args.package), args.good, args.bad, args.server, args.metric, args.tolerance)
+    counts = args.metric == "instructions"
+    tolerance = (
+        args.tolerance if args.tolerance is not None else DEFAULT_COST_TOLERANCE if counts else DEFAULT_TOLERANCE
+    )
+    question = Question(canonical(args.package), args.good, args.bad, args.server, args.metric, tolerance)
     request = BisectRequest(question, args.endpoint, args.close_style, config_overrides(args), args.run_id,
                             call.command_line)  # fmt: skip
     found = bisect_releases(request, call.watcher, console.show_step)
@@ -494,10 +504,17 @@ def envs_verb(call: Invocation) -> object:
 
 
 def report_verb(call: Invocation) -> object:
+    from bench.report.cost import build_cost_report
     from bench.report.html import build_report
+    from bench.results import cost_path
 
     args = call.args
-    page = build_report(args.folder, args.reports_dir, args.recompute)
+    if cost_path(args.folder).is_file():  # a bench cost run
+        if args.recompute:
+            raise BenchError("--recompute re-judges a run's verdicts; a cost run has none")
+        page = build_cost_report(args.folder, args.reports_dir)
+    else:
+        page = build_report(args.folder, args.reports_dir, args.recompute)
     print(page)
     return page
 

@@ -35,7 +35,7 @@ from bench.stats import median
 from bench.verbs.ceiling import Ceiling
 from bench.verbs.cost import CostOutcome
 from bench.verbs.envs import Environments
-from bench.verbs.reproduce import Reproduced
+from bench.verbs.reproduce import CostReproduced, Reproduced
 from bench.verbs.run import RunOutcome, RunRequest
 from bench.workload import endpoint_label
 
@@ -260,6 +260,8 @@ def show_cost(outcome: CostOutcome) -> None:
         )  # fmt: skip
     console.print(table)
     print(cost_path(outcome.folder))
+    if outcome.report is not None:
+        print(outcome.report)
 
 
 def show_ceiling(ceiling: Ceiling, as_json: bool) -> None:
@@ -283,7 +285,8 @@ def show_ceiling(ceiling: Ceiling, as_json: bool) -> None:
 
 def show_step(step: Step) -> None:
     """One step of a bisection: the candidate against the good release, and the decision."""
-    moved = f"{step.moved:+.1%} (90% CI {step.low90:+.1%} to {step.high90:+.1%})" if step.moved is not None else "?"
+    moved = (f"{step.moved:+.2%} ({step.interval} {step.low90:+.2%} to {step.high90:+.2%})"
+             if step.moved is not None else "?")  # fmt: skip
     figures = f"{step.good_figure or 0:,.4g} -> {step.figure or 0:,.4g}"
     console.print(f"[bold]{step.version}[/bold]: {figures}, moved {moved}: {step.decision}", soft_wrap=True)
 
@@ -326,8 +329,16 @@ def show_cost_comparison(comparison: CostComparison, as_json: bool) -> None:
     console.print(f"outcome: {comparison.outcome} ({COST_OUTCOME_RULES[comparison.outcome]})")
 
 
-def show_reproduced(reproduced: Reproduced, as_json: bool, *, paths_to: TextIO) -> None:
-    """The comparison with the recorded run (the new run's own outcome was drawn as it finished)."""
+def show_reproduced(reproduced: Reproduced | CostReproduced, as_json: bool, *, paths_to: TextIO) -> None:
+    """The comparison with the recorded run (the new run's own outcome was drawn as it finished; a new count's
+    table is drawn here)."""
+    if isinstance(reproduced, CostReproduced):
+        if not as_json:
+            show_cost(reproduced.counted)
+        show_cost_comparison(reproduced.comparison, as_json)
+        if reproduced.counted.report is not None:
+            print(reproduced.counted.report, file=paths_to)
+        return
     if reproduced.comparison is not None:
         show_comparison(reproduced.comparison, as_json)
     if reproduced.report is not None:

@@ -52,7 +52,9 @@ MEASUREMENT = "measurement.json"  # in raw/<scenario>/: the CPU window, the data
 SERVER_LOG = "server.log"  # in raw/<scenario>/
 DATABASE_LOG = "database.log"  # in raw/: the embedded PostgreSQL's log over the run
 COST = "cost.json"
-COST_SCHEMA_VERSION = 1
+# cost.json's own schema: 2 records what was selected (the configs asked for, endpoints, models, versions varied),
+# so a cost run can be counted again (bench reproduce) and a bisection's steps say what they compared.
+COST_SCHEMA_VERSION = 2
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -581,6 +583,17 @@ class CostEntry(BaseModel):
         return sum(self.syscalls.values())
 
 
+class CostSelection(BaseModel):
+    """What a ``bench cost`` run was asked to count (its entries: these, less what a config does not serve)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    servers: list[str]  # the configs named, before any version set derived them
+    endpoints: list[str]
+    models: list[str]
+    vary: dict[str, list[str]]  # package -> versions (--vary), {} for none
+
+
 class CostRun(BaseModel):
     """``cost.json``: a ``bench cost`` run, its settings, what it ran on, and each entry counted."""
 
@@ -590,6 +603,7 @@ class CostRun(BaseModel):
     run_id: str
     started_utc: str
     complete: bool
+    selection: CostSelection
     warmup: int
     requests: int
     repeats: int
@@ -606,15 +620,34 @@ def write_cost(folder: Path, run: CostRun) -> None:
     write_json_atomically(cost_path(folder), run.model_dump(mode="json"))
 
 
+def update_cost_to_2(content: dict[str, Any]) -> dict[str, Any]:
+    """Cost schema 1 -> 2: the selection read off the entries (schema 1 had no --vary)."""
+    entries = content.get("entries", [])
+
+    def distinct(key: str) -> list[str]:
+        return list(dict.fromkeys(entry.get(key) for entry in entries))
+
+    selection = {"servers": distinct("server"), "endpoints": distinct("endpoint"), "models": distinct("model"),
+                 "vary": {}}  # fmt: skip
+    return {**content, "schema_version": 2, "selection": selection}
+
+
 def load_cost(folder: Path) -> CostRun:
-    """A cost run's record, checked, or one clear error line."""
+    """A cost run's record, migrated to today's schema and checked, or one clear error line."""
     path = cost_path(folder)
     try:
-        return CostRun.model_validate(json.loads(path.read_text()))
+        content = json.loads(path.read_text())
     except FileNotFoundError:
         raise BenchError(f"{path} not found: not a bench cost run") from None
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, UnicodeDecodeError):
         raise BenchError(f"{path} is corrupt: not valid JSON") from None
+    version = content.get("schema_version") if isinstance(content, dict) else None
+    if version not in range(1, COST_SCHEMA_VERSION + 1):
+        raise BenchError(f"{path} has schema_version {version!r}; this titanic-bench reads 1 to {COST_SCHEMA_VERSION}")
+    if version == 1:
+        content = update_cost_to_2(content)
+    try:
+        return CostRun.model_validate(content)
     except ValidationError as error:
         first = error.errors()[0]
         raise BenchError(f"{path} is corrupt: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None

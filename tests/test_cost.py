@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.analysis.cost import DEFAULT_COST_TOLERANCE, compare_costs
+from bench.analysis.claim import CLAIM_SERVERS
+from bench.analysis.cost import DEFAULT_COST_TOLERANCE, compare_costs, pair_costs
 from bench.counting import (
     C_LIBRARY,
     INTERPRETER,
@@ -23,7 +24,9 @@ from bench.counting import (
 )
 from bench.environment import describe
 from bench.registry import BUILT_IN
-from bench.results import CostEntry, CostRun, load_cost
+from bench.results import COST_SCHEMA_VERSION, CostEntry, CostRun, CostSelection, load_cost
+
+RESULTS = Path(__file__).parents[1] / "results"
 
 # A profile in callgrind's own form: names compressed per table (an object first named by a call, "cob="),
 # positions relative ("+2", "-1", "*"), and a call's inclusive cost (after "calls=") that is not the caller's.
@@ -123,8 +126,11 @@ def test_two_counts_are_decided_on_the_repeats_range(before: list[int], after: l
 
 
 def run_of(*entries: CostEntry) -> CostRun:
-    return CostRun(run_id="r", started_utc="2026-12-01T00:00:00+00:00", complete=True, warmup=1, requests=1000,
-                   repeats=2, hash_seed="0", environment=describe(BUILT_IN), entries=list(entries))  # fmt: skip
+    selection = CostSelection(servers=list(dict.fromkeys(e.server for e in entries)), endpoints=["get"],
+                              models=["rule"], vary={})  # fmt: skip
+    return CostRun(run_id="r", started_utc="2026-12-01T00:00:00+00:00", complete=True, selection=selection,
+                   warmup=1, requests=1000, repeats=2, hash_seed="0", environment=describe(BUILT_IN),
+                   entries=list(entries))  # fmt: skip
 
 
 def bench_cost(*args: str, tmp_path: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -144,7 +150,8 @@ def test_without_valgrind_it_is_one_line(tmp_path: Path) -> None:
 @pytest.mark.skipif(shutil.which("valgrind") is None and not os.environ.get("CI"), reason="valgrind not installed")
 def test_a_small_server_is_counted_end_to_end(tmp_path: Path) -> None:
     flags = ["--endpoints", "get,put,queries-20", "--requests", "40", "--warmup-requests", "10", "--repeats", "2"]
-    done = bench_cost("--frameworks", "tornado", *flags, "--run-id", "counted", tmp_path=tmp_path)
+    reports = ["--reports-dir", str(tmp_path / "reports")]
+    done = bench_cost("--frameworks", "tornado", *flags, "--run-id", "counted", *reports, tmp_path=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "queries-20 left out" in done.stderr + done.stdout
     run = load_cost(tmp_path / "counted")
@@ -165,3 +172,35 @@ def test_a_small_server_is_counted_end_to_end(tmp_path: Path) -> None:
     same = subprocess.run([sys.executable, "-m", "bench", "compare", counted, counted, "--tolerance", "10%"],
                           capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
     assert same.returncode == 0 and "outcome: reproduced" in same.stderr, same.stdout + same.stderr  # rich: stderr
+    assert (tmp_path / "reports" / "counted" / "index.html").is_file()
+    # counted again from its record alone (one repeat is enough for a range), and compared with it
+    again = subprocess.run(
+        [sys.executable, "-m", "bench", "reproduce", counted, "--repeats", "1", "--tolerance", "10%", "--run-id",
+         "again", "--results-dir", str(tmp_path), "--reports-dir", str(tmp_path / "reports")],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert again.returncode == 0 and "outcome: reproduced" in again.stderr, again.stdout + again.stderr
+    recount = load_cost(tmp_path / "again")
+    assert [(e.server, e.endpoint, len(e.instructions)) for e in recount.entries] == [
+        ("tornado", "get", 1),
+        ("tornado", "put", 1),
+    ]
+    assert recount.requests == 40 and recount.warmup == 10 and recount.selection == run.selection
+    assert "<h2>Counted again</h2>" in (tmp_path / "reports" / "again" / "index.html").read_text()
+
+
+def test_a_cost_record_of_schema_1_is_read_with_its_selection_from_its_entries() -> None:
+    run = load_cost(RESULTS / "cost")  # committed at schema 1
+    assert run.schema_version == COST_SCHEMA_VERSION and run.selection.vary == {}
+    assert run.selection.servers[:2] == ["fastapi-uvicorn", "fastapi-def-uvicorn"] and len(run.selection.servers) == 11
+    assert run.selection.endpoints == ["get", "put"] and run.selection.models == ["rule"]
+
+
+def test_the_headline_pairs_cost_ratio_has_the_repeats_range() -> None:
+    fast = entry([600_000_000, 600_600_000])
+    slow = entry([900_000_000, 901_800_000]).model_copy(update={"server": CLAIM_SERVERS[1]})
+    [pair] = pair_costs(run_of(fast.model_copy(update={"server": CLAIM_SERVERS[0]}), slow))
+    assert (pair.fast, pair.slow, pair.endpoint) == (*CLAIM_SERVERS, "get")
+    assert pair.counted.ratio == pytest.approx(900.9 / 600.3)  # the medians' ratio
+    assert pair.counted.low == pytest.approx(900 / 600.6) and pair.counted.high == pytest.approx(901.8 / 600)
+    assert pair_costs(run_of(slow)) == []  # one side alone: no ratio

@@ -13,13 +13,15 @@ import pytest
 from markupsafe import escape
 
 from bench.analysis.claim import LITSERVE, claim_rule, headline, verdicts
+from bench.analysis.cost import COUNTED, NOT_COUNTED, compare_costs
 from bench.cli import main
 from bench.config import load_config
 from bench.limits import LIMITS
 from bench.registry import BUILT_IN
+from bench.report.cost import build_cost_report
 from bench.report.html import build_report
 from bench.reproduce import compare
-from bench.results import Verdict, load_summary, write_reproduction, write_summary
+from bench.results import Verdict, cost_path, load_cost, load_summary, write_cost, write_reproduction, write_summary
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RESULTS = Path(__file__).parents[1] / "results"  # committed runs: the report over releases is one
@@ -208,14 +210,17 @@ def test_report_cli_on_bad_folders(tmp_path: Path, capsys: pytest.CaptureFixture
     CHROMIUM is None and not os.environ.get("CI"), reason="chromium not installed (Debian package chromium); CI has it"
 )
 @pytest.mark.parametrize(
-    "folder", [FIXTURES / "client_bound", RESULTS / "gunicorn-releases", RESULTS / "database"], ids=lambda f: f.name
-)
+    "folder", [FIXTURES / "client_bound", RESULTS / "gunicorn-releases", RESULTS / "database", RESULTS / "cost"],
+    ids=lambda f: f.name,
+)  # fmt: skip
 def test_page_renders_in_headless_chromium(tmp_path: Path, folder: Path) -> None:
     assert CHROMIUM is not None, "CI must install chromium"
     from PIL import Image, ImageStat
     from playwright.sync_api import sync_playwright
 
-    page_path = build_report(folder, tmp_path)
+    counted = cost_path(folder).is_file()
+    page_path = build_cost_report(folder, tmp_path) if counted else build_report(folder, tmp_path)
+    title, drawn = ("What a request costs, counted", 1) if counted else ("Is FastAPI 2x faster than Flask?", 4)
     problems: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -231,16 +236,38 @@ def test_page_renders_in_headless_chromium(tmp_path: Path, folder: Path) -> None
         page.goto(page_path.as_uri())
         page.screenshot(path=tmp_path / "report.png", full_page=True)
         heading = page.locator("h1").inner_text()
-        svg_boxes = [page.locator("svg").nth(i).bounding_box() for i in range(4)]
+        svg_boxes = [page.locator("svg").nth(i).bounding_box() for i in range(drawn)]
         plots = page.evaluate(TICK_LABELS_JS)
         browser.close()
     assert not problems, problems
     assert plots and all(plots) and unreadable_axes(plots) == []  # as drawn in the browser
-    assert heading == "Is FastAPI 2x faster than Flask?"
+    assert heading == title
     assert all(box is not None and box["width"] > 300 and box["height"] > 150 for box in svg_boxes), svg_boxes
     image = Image.open(tmp_path / "report.png").convert("L")
     assert image.height > 2000
     assert ImageStat.Stat(image).stddev[0] > 20, "the screenshot looks blank"
+
+
+def test_a_cost_run_reports_the_pair_every_entry_where_it_went_and_what_a_count_leaves_out(tmp_path: Path) -> None:
+    """From the committed cost run (schema 1, migrated on load): the headline pair's ratio of counts with its range,
+    every entry's row, the owners' table summing to each total, the scope as bench.cost states it; counted again,
+    the page shows the comparison; --recompute, which re-judges verdicts, is one line."""
+    run = load_cost(RESULTS / "cost")
+    page = build_cost_report(RESULTS / "cost", tmp_path).read_text()
+    assert "flask-gunicorn-sync spends\n  1.34x the instructions per request of fastapi-uvicorn" in page
+    assert all(f'<td class="text">{entry.server}</td>' in page for entry in run.entries)
+    assert all(f"{entry.per_request:,.0f}" in page for entry in run.entries)
+    for item in (*COUNTED, *NOT_COUNTED):
+        assert f"<li>{escape(item)}</li>" in page, item
+    plots = [svg_tick_labels(path.read_text()) for path in sorted((tmp_path / "cost").glob("*.svg"))]
+    assert len(plots) == 1 and unreadable_axes(plots) == []
+    again = tmp_path / "again"
+    again.mkdir()
+    write_cost(again, run.model_copy(update={"run_id": "again"}))
+    write_reproduction(again, compare_costs(run, run, ("results/cost", "again"), 0.01))
+    recounted = build_cost_report(again, tmp_path).read_text()
+    assert "<h2>Counted again</h2>" in recounted and "<strong>reproduced</strong>" in recounted
+    assert main(["report", str(RESULTS / "cost"), "--reports-dir", str(tmp_path), "--recompute"]) == 2
 
 
 def test_a_database_run_reports_each_figures_limit_and_its_evidence(tmp_path: Path) -> None:

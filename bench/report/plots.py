@@ -25,7 +25,7 @@ from bench.analysis.select import close_name, condition_namer, groups, labeller,
 from bench.closing import CloseStyle
 from bench.latency import LatencyRecord, merged, read_latency, spectrum_ms
 from bench.registry import Registry
-from bench.results import Scenario, ScenarioFiles, Variant, Verdict, raw_root
+from bench.results import CostEntry, Scenario, ScenarioFiles, Variant, Verdict, raw_root
 from bench.stats import median, median_interval
 from bench.workload import endpoint_label, endpoint_order, request_label
 
@@ -369,4 +369,38 @@ def releases(found: Sequence[Release], registry: Registry) -> Figure:
         right.set_ylabel("FastAPI / Flask")
         right.set_title(f"The headline ratio over releases (dashed: the claim, {CLAIM_FACTOR:g}x)")
         left.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.3), fontsize=8)
+        return figure
+
+
+# The shares of a request's instructions, in a fixed order of colours (Okabe-Ito, then greys).
+SHARE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999", "#555555")
+
+
+def cost_shares(entries: Sequence[CostEntry]) -> Figure:
+    """Instructions per request of each entry, one horizontal bar stacked by who spent them (the largest owners
+    overall first, the rest together), the cheapest entry on top."""
+    totals: dict[str, float] = {}
+    for entry in entries:
+        for owner, cost in entry.by_distribution.items():
+            totals[owner] = totals.get(owner, 0.0) + cost
+    owners = sorted(totals, key=lambda owner: -totals[owner])
+    shown, rest = owners[: len(SHARE_COLOURS) - 1], owners[len(SHARE_COLOURS) - 1 :]
+    ordered = sorted(entries, key=lambda entry: -entry.per_request)
+    with styled():
+        figure, axes = plt.subplots(figsize=(9.0, 0.9 + 0.32 * len(ordered)))
+        labels = [f"{entry.server} {request_label(entry.endpoint)} ({entry.model})" for entry in ordered]
+        left = np.zeros(len(ordered))
+        for index, group in enumerate([[owner] for owner in shown] + ([rest] if rest else [])):
+            # by_distribution is the first repeat's; scaled to the median repeat so a bar ends at the table's figure
+            widths = np.array([
+                sum(e.by_distribution.get(owner, 0.0) for owner in group) * e.per_request
+                / max(sum(e.by_distribution.values()), 1.0) for e in ordered
+            ])  # fmt: skip
+            name = group[0] if len(group) == 1 else f"{len(group)} more"
+            axes.barh(labels, widths, left=left, color=SHARE_COLOURS[index], label=name, edgecolor="white")
+            left += widths
+        axes.set_xlabel("instructions per request (user space, the server's whole process tree)")
+        axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+        axes.set_title("Where a request's instructions go: by the object file that spent them, grouped by owner")
+        axes.legend(frameon=False, ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 1.2 / len(ordered)))
         return figure

@@ -7,7 +7,7 @@ from bench.analysis.cost import CostComparison
 from bench.bisect import Bisection
 from bench.errors import INTERRUPTED, OK, RUN_FAILED
 from bench.reproduce import EXIT_CODES, Reproduction
-from bench.verbs.reproduce import Reproduced
+from bench.verbs.reproduce import CostReproduced, Reproduced
 from bench.verbs.run import RunOutcome
 
 
@@ -20,6 +20,8 @@ def exit_code(outcome: object) -> int:
         return INTERRUPTED if outcome.interrupted else OK if outcome.complete else RUN_FAILED
     if isinstance(outcome, Reproduced):
         return exit_code(outcome.comparison or outcome.run)
+    if isinstance(outcome, CostReproduced):
+        return exit_code(outcome.comparison)
     if isinstance(outcome, Reproduction):
         return EXIT_CODES[outcome.outcome]
     if isinstance(outcome, CostComparison):

@@ -1,0 +1,100 @@
+"""The report of a ``bench cost`` run: a self-contained HTML page (inline SVG, no scripts) from its ``cost.json``
+alone: the headline pair's ratio of counts, every entry's instructions and system calls per request, where the
+instructions went, what a count leaves out, and (after ``bench reproduce``) whether counting again agreed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from bench.analysis.cost import COST_OUTCOME_RULES, COUNTED, NOT_COUNTED, CostComparison, pair_costs, per_request
+from bench.atomic import write_text_atomically
+from bench.errors import BenchError
+from bench.report import plots
+from bench.results import REPRODUCTION, CostEntry, CostRun, load_cost
+from bench.stats import median
+from bench.workload import endpoint_label, endpoint_order
+
+INDEX = "index.html"
+TOP_SYSCALLS = 6  # system calls named per entry; the rest are in the total
+
+
+def cost_reproduction_of(folder: Path) -> CostComparison | None:
+    """``bench reproduce``'s comparison with the run counted first, where this run is such a count."""
+    path = folder / REPRODUCTION
+    if not path.is_file():
+        return None
+    try:
+        return CostComparison.model_validate(json.loads(path.read_text()))
+    except ValueError:
+        raise BenchError(f"{path} is corrupt or older than this titanic-bench: run compare") from None
+
+
+def against_reference(run: CostRun) -> dict[tuple[str, str, str], float]:
+    """Each entry's instructions per request over the FastAPI side of the headline pair's, same endpoint and model."""
+    pairs = {(pair.endpoint, pair.model): pair.fast for pair in pair_costs(run)}
+    found = {(e.server, e.endpoint, e.model): e for e in run.entries}
+    ratios = {}
+    for entry in run.entries:
+        fast = pairs.get((entry.endpoint, entry.model))
+        if fast is not None:
+            reference = median(per_request(found[fast, entry.endpoint, entry.model]))
+            ratios[entry.server, entry.endpoint, entry.model] = entry.per_request / reference
+    return ratios
+
+
+def owners(run: CostRun) -> list[str]:
+    """Who spent the run's instructions, the largest overall first."""
+    totals: dict[str, float] = {}
+    for entry in run.entries:
+        for owner, cost in entry.by_distribution.items():
+            totals[owner] = totals.get(owner, 0.0) + cost
+    return sorted(totals, key=lambda owner: -totals[owner])
+
+
+def by_endpoint(run: CostRun) -> list[tuple[str, list[CostEntry]]]:
+    endpoints = sorted({entry.endpoint for entry in run.entries}, key=endpoint_order)
+    return [(endpoint, sorted((e for e in run.entries if e.endpoint == endpoint), key=lambda e: e.per_request))
+            for endpoint in endpoints]  # fmt: skip
+
+
+def render_cost(folder: Path) -> tuple[str, dict[str, str]]:
+    """The page's HTML and its plot as SVG text."""
+    run = load_cost(folder)
+    svgs = {"shares": plots.to_svg(plots.cost_shares(run.entries))} if run.entries else {}
+    environment = run.environment
+    template = Environment(
+        loader=PackageLoader("bench.report"), autoescape=select_autoescape(), undefined=StrictUndefined
+    ).get_template("cost.html")
+    page = template.render(
+        run=run,
+        machine=f"{environment.cpu_model} ({environment.cpu_count} cores)",
+        pairs=pair_costs(run),
+        against=against_reference(run),
+        by_endpoint=by_endpoint(run),
+        owners=owners(run),
+        top_syscalls=TOP_SYSCALLS,
+        counted=COUNTED,
+        not_counted=NOT_COUNTED,
+        reproduction=cost_reproduction_of(folder),
+        outcome_rules=COST_OUTCOME_RULES,
+        endpoint_label=endpoint_label,
+        svgs=svgs,
+    )
+    return page, svgs
+
+
+def build_cost_report(folder: Path, reports_dir: Path) -> Path:
+    """Write ``reports_dir/<run-id>/index.html`` and the plot beside it; return the page's path."""
+    page, svgs = render_cost(folder)
+    out = reports_dir / load_cost(folder).run_id
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BenchError(f"cannot write the report in {out}: {error.strerror or error}") from None
+    for name, svg in svgs.items():
+        write_text_atomically(out / f"{name}.svg", svg)
+    write_text_atomically(out / INDEX, page)
+    return out / INDEX
