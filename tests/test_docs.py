@@ -7,6 +7,7 @@ from pathlib import Path
 from bench import machine, reproduce
 from bench.analysis.agreement import AGREEMENT
 from bench.analysis.claim import MIN_VERDICT_ROUNDS, TARGET_PRECISION, claim_band, claim_rule
+from bench.analysis.cost import COUNTED, DEFAULT_COST_TOLERANCE, NOT_COUNTED
 from bench.analysis.warnings import CV_WARNING
 from bench.cli import EXIT_CODE_HELP, build_parser
 from bench.config import load_config
@@ -44,6 +45,8 @@ def test_the_readme_states_every_rule_as_the_code_computes_it() -> None:
         f"and {CASES_READING_THE_DATABASE} for each database operation",
         *EXIT_CODE_HELP.splitlines()[1:],
         *(f"**{name}**: {meaning}." for name, meaning in LIMITS.items()),
+        f"move at {DEFAULT_COST_TOLERANCE:.0%} by default",
+        *(f"- {item}" for item in (*COUNTED, *NOT_COUNTED)),
     ]
     missing = [sentence for sentence in stated if words(sentence) not in text]
     assert not missing, missing

@@ -22,6 +22,9 @@ from bench.stats import median
 COUNTED = (
     "user-space instructions of the server's whole process tree (callgrind), over the measured requests alone",
     "system calls by name (strace): how often the server entered the kernel, not how long it stayed",
+    "in a server that polls while it waits for the next connection (gunicorn's sync worker: select, an accept4 "
+    "that finds none), each turn of that loop: as many as the client was late, so such a count moves with the "
+    "machine's load, by up to 2% here",
 )
 NOT_COUNTED = (
     "the kernel's own work: a new connection per request costs more in time than in instructions",
