@@ -336,7 +336,7 @@ def show_reproduced(reproduced: Reproduced | CostReproduced, as_json: bool, *, p
         if not as_json:
             show_cost(reproduced.counted)
         show_cost_comparison(reproduced.comparison, as_json)
-        if reproduced.counted.report is not None:
+        if as_json and reproduced.counted.report is not None:
             print(reproduced.counted.report, file=paths_to)
         return
     if reproduced.comparison is not None:
