@@ -106,8 +106,8 @@ def test_a_real_reproduce_of_a_tiny_run(tmp_path: Path) -> None:
         command = [sys.executable, "-m", "bench", *args, "--results-dir", str(tmp_path), "--no-report"]
         return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
 
-    first = bench("run", "--frameworks", "fastapi,tornado", "--endpoints", "get", "--repeats", "2", "--warmup", "1",
-                  "--duration", "2", "--users", "8", "--run-id", "original")  # fmt: skip
+    first = bench("run", "--frameworks", "fastapi,tornado", "--endpoints", "get", "--repeats", "2", "--warmup", "0.5",
+                  "--duration", "1", "--users", "8", "--run-id", "original")  # fmt: skip
     assert first.returncode == 0, first.stderr
     again = bench("reproduce", str(tmp_path / "original"), "--run-id", "again", "--tolerance", "0.5", "--json")
     assert again.returncode in (0, 1, 3), again.stderr

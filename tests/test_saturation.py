@@ -14,7 +14,7 @@ import pytest
 
 from bench import sampling
 from bench.analysis.agreement import agreements
-from bench.analysis.claim import MIN_VERDICT_ROUNDS, UNDER_DRIVEN_REASON, judge, verdicts
+from bench.analysis.claim import UNDER_DRIVEN_REASON, judge, verdicts
 from bench.analysis.close import close_effects, close_sentence
 from bench.analysis.ratios import comparisons
 from bench.analysis.warnings import warnings
@@ -197,21 +197,20 @@ def test_each_close_style_against_gunicorn_sync_counts_every_request(tmp_path: P
 
 
 @pytest.mark.slow
-def test_a_server_that_idles_on_purpose_is_flagged_and_its_verdict_is_inconclusive(tmp_path: Path) -> None:
+def test_a_server_that_idles_on_purpose_is_flagged_as_a_lower_bound(tmp_path: Path) -> None:
     """Flask's worker sleeps before each request: its server is busy far less than the threshold, so its
-    throughput is a lower bound and the claim's throughput verdict cannot be given, whatever the ratio."""
+    throughput is a lower bound, measured so (what such flags do to a verdict: the simulations above)."""
     sync = BUILT_IN.config("flask-gunicorn-sync")
     idle = sync.model_dump(mode="json", exclude={"name"}) | {
         "command": [*sync.command, "-c", "python:tests.idle_gunicorn"]
     }
     config = load_config(
         overrides={"server_definitions": {"flask-idle": idle}, "servers": ["fastapi-uvicorn", "flask-idle"],
-                   "endpoints": ["get"], "repeats": MIN_VERDICT_ROUNDS, "warmup": 0.5, "duration": 1.0, "users": 8,
+                   "endpoints": ["get"], "repeats": 2, "warmup": 0.5, "duration": 1.0, "users": 8,
                    "ceiling_warmup": 0.5, "ceiling_duration": 1.0, "results_dir": tmp_path}
     )  # fmt: skip
     finished = run(config, "idle")
     summary = load_summary(finished.folder)
     flask = [s for s in summary.scenarios if s.framework == "flask"]
     assert all(s.under_driven and s.server_busy is not None and s.server_busy < 0.6 for s in flask), flask
-    verdict = next(v for v in summary.verdicts if v.metric == "throughput")
-    assert (verdict.verdict, verdict.reason) == ("inconclusive", UNDER_DRIVEN_REASON)
+    assert all(s.lower_bound for s in flask)
