@@ -10,14 +10,13 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from bench.analysis.cost import COST_OUTCOME_RULES, COUNTED, NOT_COUNTED, CostComparison, pair_costs, per_request
-from bench.atomic import write_text_atomically
 from bench.errors import BenchError
 from bench.report import plots
+from bench.report.html import write_page
 from bench.results import REPRODUCTION, CostEntry, CostRun, load_cost
 from bench.stats import median
 from bench.workload import endpoint_label, endpoint_order
 
-INDEX = "index.html"
 TOP_SYSCALLS = 6  # system calls named per entry; the rest are in the total
 
 
@@ -63,7 +62,8 @@ def by_endpoint(run: CostRun) -> list[tuple[str, list[CostEntry]]]:
 def render_cost(folder: Path) -> tuple[str, dict[str, str]]:
     """The page's HTML and its plot as SVG text."""
     run = load_cost(folder)
-    svgs = {"shares": plots.to_svg(plots.cost_shares(run.entries))} if run.entries else {}
+    spenders = owners(run)
+    svgs = {"shares": plots.to_svg(plots.cost_shares(run.entries, spenders))} if run.entries else {}
     environment = run.environment
     template = Environment(
         loader=PackageLoader("bench.report"), autoescape=select_autoescape(), undefined=StrictUndefined
@@ -74,7 +74,7 @@ def render_cost(folder: Path) -> tuple[str, dict[str, str]]:
         pairs=pair_costs(run),
         against=against_reference(run),
         by_endpoint=by_endpoint(run),
-        owners=owners(run),
+        owners=spenders,
         top_syscalls=TOP_SYSCALLS,
         counted=COUNTED,
         not_counted=NOT_COUNTED,
@@ -89,12 +89,4 @@ def render_cost(folder: Path) -> tuple[str, dict[str, str]]:
 def build_cost_report(folder: Path, reports_dir: Path) -> Path:
     """Write ``reports_dir/<run-id>/index.html`` and the plot beside it; return the page's path."""
     page, svgs = render_cost(folder)
-    out = reports_dir / load_cost(folder).run_id
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise BenchError(f"cannot write the report in {out}: {error.strerror or error}") from None
-    for name, svg in svgs.items():
-        write_text_atomically(out / f"{name}.svg", svg)
-    write_text_atomically(out / INDEX, page)
-    return out / INDEX
+    return write_page(reports_dir / load_cost(folder).run_id, page, svgs)

@@ -243,7 +243,11 @@ def render(folder: Path, recompute: bool = False) -> tuple[str, dict[str, str]]:
 def build_report(folder: Path, reports_dir: Path, recompute: bool = False) -> Path:
     """Write ``reports_dir/<run-id>/index.html`` and the plots beside it; return the page's path."""
     page, svgs = render(folder, recompute)
-    out = reports_dir / load_summary(folder).run_id
+    return write_page(reports_dir / load_summary(folder).run_id, page, svgs)
+
+
+def write_page(out: Path, page: str, svgs: dict[str, str]) -> Path:
+    """``out/index.html`` and each plot beside it as ``<name>.svg``; the page's path."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:

@@ -376,14 +376,9 @@ def releases(found: Sequence[Release], registry: Registry) -> Figure:
 SHARE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999", "#555555")
 
 
-def cost_shares(entries: Sequence[CostEntry]) -> Figure:
-    """Instructions per request of each entry, one horizontal bar stacked by who spent them (the largest owners
-    overall first, the rest together), the cheapest entry on top."""
-    totals: dict[str, float] = {}
-    for entry in entries:
-        for owner, cost in entry.by_distribution.items():
-            totals[owner] = totals.get(owner, 0.0) + cost
-    owners = sorted(totals, key=lambda owner: -totals[owner])
+def cost_shares(entries: Sequence[CostEntry], owners: Sequence[str]) -> Figure:
+    """Instructions per request of each entry, one horizontal bar stacked by who spent them (``owners``, the
+    largest first: the first few apart, the rest together), the cheapest entry on top."""
     shown, rest = owners[: len(SHARE_COLOURS) - 1], owners[len(SHARE_COLOURS) - 1 :]
     ordered = sorted(entries, key=lambda entry: -entry.per_request)
     with styled():
