@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from apps.model import DEFAULT_MODEL, MODEL_NAMES
 from bench.analysis.claim import CLAIM_SERVERS
-from bench.analysis.cost import DEFAULT_COST_TOLERANCE
+from bench.analysis.cost import DEFAULT_COST_TOLERANCE, tolerance_for
 from bench.closing import CLOSE_STYLES
 from bench.config import DEFAULTS_PATH, MATRICES, BenchConfig, parse_cpus, read_defaults
 from bench.cost import MEASURED_REQUESTS, REPEATS, WARMUP_REQUESTS
@@ -456,11 +456,12 @@ def compare_verb(call: Invocation) -> object:
         from bench.results import load_cost
 
         names = (str(args.before), str(args.after))
-        tolerance = DEFAULT_COST_TOLERANCE if args.tolerance is None else args.tolerance
-        counted = compare_costs(load_cost(args.before), load_cost(args.after), names, tolerance)
+        counted = compare_costs(
+            load_cost(args.before), load_cost(args.after), names, tolerance_for(args.tolerance, True)
+        )
         console.show_cost_comparison(counted, args.json)
         return counted
-    comparison = compare(args.before, args.after, DEFAULT_TOLERANCE if args.tolerance is None else args.tolerance)
+    comparison = compare(args.before, args.after, tolerance_for(args.tolerance, False))
     console.show_comparison(comparison, args.json)
     return comparison
 
@@ -484,10 +485,7 @@ def bisect_verb(call: Invocation) -> object:
     from bench.versions import canonical
 
     args = call.args
-    counts = args.metric == "instructions"
-    tolerance = (
-        args.tolerance if args.tolerance is not None else DEFAULT_COST_TOLERANCE if counts else DEFAULT_TOLERANCE
-    )
+    tolerance = tolerance_for(args.tolerance, args.metric == "instructions")
     question = Question(canonical(args.package), args.good, args.bad, args.server, args.metric, tolerance)
     request = BisectRequest(question, args.endpoint, args.close_style, config_overrides(args), args.run_id,
                             call.command_line)  # fmt: skip

@@ -17,6 +17,8 @@ import signal
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from bench.counting import CallgrindCounts, distribution_of, parse_callgrind, pa
 from bench.errors import BenchError
 from bench.results import CostEntry
 from bench.server_configs import ServerConfig
-from bench.servers import Server, ServerSpec, free_port
+from bench.servers import HEALTH_TIMEOUT, Server, ServerSpec, free_port
 from bench.workload import WORKLOADS, Workload
 
 HASH_SEED = "0"
@@ -84,6 +86,32 @@ def spec_under(spec: CostSpec, under: tuple[str, ...], port: int) -> ServerSpec:
     return ServerSpec(spec.config, model=spec.model, port=port, under=("env", f"PYTHONHASHSEED={HASH_SEED}", *under))
 
 
+@dataclass(frozen=True)
+class Warm:
+    """A counted server after its warm-up: its command line, its processes, and how to send the measured
+    requests."""
+
+    command: list[str]
+    pids: list[int]
+    measure: Callable[[], None]
+
+
+@contextmanager
+def warmed_up(spec: CostSpec, under: tuple[str, ...], log: Path, health_timeout: float) -> Iterator[Warm]:
+    """``spec``'s server started under ``under`` (a tool's command, or nothing) and sent the warm-up requests;
+    stopped, with its whole tree, on leaving."""
+    server_spec = spec_under(spec, under, free_port("127.0.0.1"))
+    workload, keep_alive = WORKLOADS[spec.endpoint], spec.config.keeps_connections_alive
+
+    def send(count: int) -> None:
+        drive(server_spec.host, server_spec.port, workload, count, keep_alive)
+
+    with log.open("wb") as written, Server(server_spec, log=written) as server:
+        server.start(health_timeout)
+        send(spec.warmup)
+        yield Warm(server_spec.command(), [process.pid for process in server.tree()], lambda: send(spec.requests))
+
+
 def count_instructions(spec: CostSpec, out: Path) -> tuple[CallgrindCounts, list[str]]:
     """One repeat under callgrind: instructions of the measured requests over the whole tree, and by object
     file; the profiles are kept in ``out``."""
@@ -92,18 +120,13 @@ def count_instructions(spec: CostSpec, out: Path) -> tuple[CallgrindCounts, list
     for stale in out.glob("callgrind.out.*"):
         stale.unlink()
     under = (valgrind, *CALLGRIND, f"--callgrind-out-file={out}/callgrind.out.%p")
-    server_spec = spec_under(spec, under, free_port("127.0.0.1"))
-    workload = WORKLOADS[spec.endpoint]
-    with (out / "server.log").open("wb") as log, Server(server_spec, log=log) as server:
-        server.start(CALLGRIND_HEALTH_TIMEOUT)
-        drive(server_spec.host, server_spec.port, workload, spec.warmup, spec.config.keeps_connections_alive)
-        pids = [str(process.pid) for process in server.tree()]  # every process of it runs under callgrind
-        for pid in pids:
-            run_quietly([control, "--instr=on", pid])
-        drive(server_spec.host, server_spec.port, workload, spec.requests, spec.config.keeps_connections_alive)
-        for pid in pids:
-            run_quietly([control, "--dump=measured", pid])
-            run_quietly([control, "--instr=off", pid])
+    with warmed_up(spec, under, out / "server.log", CALLGRIND_HEALTH_TIMEOUT) as server:
+        for pid in server.pids:  # every process of the tree runs under callgrind
+            run_quietly([control, "--instr=on", str(pid)])
+        server.measure()
+        for pid in server.pids:
+            run_quietly([control, "--dump=measured", str(pid)])
+            run_quietly([control, "--instr=off", str(pid)])
     dumps = sorted(out.glob("callgrind.out.*.*"))  # the dumps (PID.1); callgrind.out.PID is the exit's, empty
     if not dumps:
         raise BenchError(f"callgrind wrote no profile of the measured requests in {out}")
@@ -111,28 +134,24 @@ def count_instructions(spec: CostSpec, out: Path) -> tuple[CallgrindCounts, list
     by_object: Counter[str] = Counter()
     for profile in counts:
         by_object.update(profile.by_object)
-    return CallgrindCounts(sum(c.total for c in counts), dict(by_object)), server_spec.command()
+    return CallgrindCounts(sum(c.total for c in counts), dict(by_object)), server.command
 
 
 def count_syscalls(spec: CostSpec, out: Path) -> tuple[dict[str, int], list[str]]:
     """The measured requests' system calls over the whole tree, by name: strace -c attached after the warm-up."""
     strace = tool("strace")
-    server_spec = spec_under(spec, (), free_port("127.0.0.1"))
-    workload = WORKLOADS[spec.endpoint]
     table = out / "strace.txt"
-    with (out / "server-strace.log").open("wb") as log, Server(server_spec, log=log) as server:
-        server.start()
-        drive(server_spec.host, server_spec.port, workload, spec.warmup, spec.config.keeps_connections_alive)
-        attach = [part for process in server.tree() for part in ("-p", str(process.pid))]
+    with warmed_up(spec, (), out / "server-strace.log", HEALTH_TIMEOUT) as server:
+        attach = [part for pid in server.pids for part in ("-p", str(pid))]
         tracer = subprocess.Popen([strace, "-f", "-c", "-o", str(table), *attach], stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)  # fmt: skip
         try:
             time.sleep(STRACE_ATTACH_SECONDS)
-            drive(server_spec.host, server_spec.port, workload, spec.requests, spec.config.keeps_connections_alive)
+            server.measure()
         finally:
             tracer.send_signal(signal.SIGINT)
             tracer.wait(timeout=30)
-    return parse_strace_summary(table.read_text()), [strace, "-f", "-c", *server_spec.command()]
+    return parse_strace_summary(table.read_text()), [strace, "-f", "-c", *server.command]
 
 
 def run_quietly(command: list[str]) -> None:

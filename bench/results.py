@@ -455,10 +455,10 @@ def _read_json(path: Path) -> Any:
         raise BenchError(f"cannot read {path}: {error.strerror or error}") from None
 
 
-def _check_version(path: Path, content: Any) -> None:
+def _check_version(path: Path, content: Any, latest: int = SCHEMA_VERSION) -> None:
     version = content.get("schema_version") if isinstance(content, dict) else None
-    if version not in range(1, SCHEMA_VERSION + 1):
-        raise BenchError(f"{path} has schema_version {version!r}; this titanic-bench reads 1 to {SCHEMA_VERSION}")
+    if version not in range(1, latest + 1):
+        raise BenchError(f"{path} has schema_version {version!r}; this titanic-bench reads 1 to {latest}")
 
 
 def _server_cores(manifest: dict[str, Any]) -> int | None:
@@ -635,16 +635,9 @@ def update_cost_to_2(content: dict[str, Any]) -> dict[str, Any]:
 def load_cost(folder: Path) -> CostRun:
     """A cost run's record, migrated to today's schema and checked, or one clear error line."""
     path = cost_path(folder)
-    try:
-        content = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise BenchError(f"{path} not found: not a bench cost run") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BenchError(f"{path} is corrupt: not valid JSON") from None
-    version = content.get("schema_version") if isinstance(content, dict) else None
-    if version not in range(1, COST_SCHEMA_VERSION + 1):
-        raise BenchError(f"{path} has schema_version {version!r}; this titanic-bench reads 1 to {COST_SCHEMA_VERSION}")
-    if version == 1:
+    content = _read_json(path)
+    _check_version(path, content, COST_SCHEMA_VERSION)
+    if content["schema_version"] == 1:
         content = update_cost_to_2(content)
     try:
         return CostRun.model_validate(content)

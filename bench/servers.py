@@ -27,6 +27,8 @@ from bench.errors import BenchError
 from bench.server_configs import ServerConfig
 from bench.versions import apps_path
 
+HEALTH_TIMEOUT = 20.0  # seconds a server started without a run's settings has to answer /health
+
 
 @dataclass(frozen=True)
 class ServerSpec:
@@ -143,7 +145,7 @@ class Server:
     log: IO[bytes] | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
-    def start(self, health_timeout: float = 20.0) -> Server:
+    def start(self, health_timeout: float = HEALTH_TIMEOUT) -> Server:
         ensure_port_free(self.spec.host, self.spec.port)
         env = {**os.environ, MODEL_ENV_VAR: self.spec.model}
         if self.spec.database_url:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel, ConfigDict
 
 from bench.analysis.claim import CLAIM_SERVERS
-from bench.reproduce import Decision, Outcome
+from bench.reproduce import DEFAULT_TOLERANCE, Decision, Outcome
 from bench.results import CostEntry, CostRun
 from bench.stats import median
 
@@ -35,6 +35,15 @@ NOT_COUNTED = (
     "included) is the interpreter's share",
 )
 DEFAULT_COST_TOLERANCE = 0.01  # 1%: counts repeat within 0.5%, so a release that costs 2% more is found
+
+
+def tolerance_for(given: float | None, counts: bool) -> float:
+    """The tolerance given, else the default of what is compared: counts (1%) or a run's ratios (10%)."""
+    if given is not None:
+        return given
+    return DEFAULT_COST_TOLERANCE if counts else DEFAULT_TOLERANCE
+
+
 # The decisions and outcomes of two runs' ratios (bench.reproduce), here on counts.
 COST_OUTCOME_RULES: dict[Outcome, str] = {
     "reproduced": "every entry's range within the tolerance",

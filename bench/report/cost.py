@@ -4,44 +4,24 @@ instructions went, what a count leaves out, and (after ``bench reproduce``) whet
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-
-from bench.analysis.cost import COST_OUTCOME_RULES, COUNTED, NOT_COUNTED, CostComparison, pair_costs, per_request
-from bench.errors import BenchError
+from bench.analysis.cost import COST_OUTCOME_RULES, COUNTED, NOT_COUNTED, CostComparison, pair_costs
 from bench.report import plots
-from bench.report.html import write_page
-from bench.results import REPRODUCTION, CostEntry, CostRun, load_cost
-from bench.stats import median
+from bench.report.html import reproduction_of, template, write_page
+from bench.results import CostEntry, CostRun, load_cost
 from bench.workload import endpoint_label, endpoint_order
 
 TOP_SYSCALLS = 6  # system calls named per entry; the rest are in the total
 
 
-def cost_reproduction_of(folder: Path) -> CostComparison | None:
-    """``bench reproduce``'s comparison with the run counted first, where this run is such a count."""
-    path = folder / REPRODUCTION
-    if not path.is_file():
-        return None
-    try:
-        return CostComparison.model_validate(json.loads(path.read_text()))
-    except ValueError:
-        raise BenchError(f"{path} is corrupt or older than this titanic-bench: run compare") from None
-
-
 def against_reference(run: CostRun) -> dict[tuple[str, str, str], float]:
-    """Each entry's instructions per request over the FastAPI side of the headline pair's, same endpoint and model."""
-    pairs = {(pair.endpoint, pair.model): pair.fast for pair in pair_costs(run)}
+    """Each entry's instructions per request over the FastAPI side of the headline pair's, same endpoint and
+    model, where the pair was counted."""
     found = {(e.server, e.endpoint, e.model): e for e in run.entries}
-    ratios = {}
-    for entry in run.entries:
-        fast = pairs.get((entry.endpoint, entry.model))
-        if fast is not None:
-            reference = median(per_request(found[fast, entry.endpoint, entry.model]))
-            ratios[entry.server, entry.endpoint, entry.model] = entry.per_request / reference
-    return ratios
+    reference = {(p.endpoint, p.model): found[p.fast, p.endpoint, p.model].per_request for p in pair_costs(run)}
+    return {(e.server, e.endpoint, e.model): e.per_request / reference[e.endpoint, e.model]
+            for e in run.entries if (e.endpoint, e.model) in reference}  # fmt: skip
 
 
 def owners(run: CostRun) -> list[str]:
@@ -65,10 +45,7 @@ def render_cost(folder: Path) -> tuple[str, dict[str, str]]:
     spenders = owners(run)
     svgs = {"shares": plots.to_svg(plots.cost_shares(run.entries, spenders))} if run.entries else {}
     environment = run.environment
-    template = Environment(
-        loader=PackageLoader("bench.report"), autoescape=select_autoescape(), undefined=StrictUndefined
-    ).get_template("cost.html")
-    page = template.render(
+    page = template("cost.html").render(
         run=run,
         machine=f"{environment.cpu_model} ({environment.cpu_count} cores)",
         pairs=pair_costs(run),
@@ -78,7 +55,7 @@ def render_cost(folder: Path) -> tuple[str, dict[str, str]]:
         top_syscalls=TOP_SYSCALLS,
         counted=COUNTED,
         not_counted=NOT_COUNTED,
-        reproduction=cost_reproduction_of(folder),
+        reproduction=reproduction_of(folder, CostComparison),
         outcome_rules=COST_OUTCOME_RULES,
         endpoint_label=endpoint_label,
         svgs=svgs,

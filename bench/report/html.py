@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
+from typing import TypeVar
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
+from pydantic import BaseModel
 
 from bench.analysis import agreement, claim, close, decomposition, ratios, releases, select, warnings
 from bench.analysis.workers import at_best, at_best_sentence
@@ -31,6 +33,7 @@ from bench.versions import canonical
 from bench.workload import endpoint_label
 
 INDEX = "index.html"
+Stored = TypeVar("Stored", bound=BaseModel)
 
 
 def fmt_ratio(value: float | None) -> str:
@@ -114,14 +117,23 @@ def database_of(manifest: Manifest, scenarios: list[Scenario]) -> DatabaseRecord
     )  # fmt: skip
 
 
-def reproduction_of(folder: Path) -> Reproduction | None:
+def reproduction_of(folder: Path, kind: type[Stored]) -> Stored | None:
+    """``bench reproduce``'s comparison stored in ``folder`` (a run's ``Reproduction``, a cost run's
+    ``CostComparison``), if any."""
     stored = load_reproduction(folder)
     try:
-        return Reproduction.model_validate(stored) if stored is not None else None
+        return kind.model_validate(stored) if stored is not None else None
     except ValueError:
         raise BenchError(
             f"{folder}/reproduction.json is corrupt or older than this titanic-bench: run compare"
         ) from None
+
+
+def template(name: str) -> Template:
+    """One of the report's Jinja2 templates, escaping what it is given and refusing an undefined name."""
+    return Environment(
+        loader=PackageLoader("bench.report"), autoescape=select_autoescape(), undefined=StrictUndefined
+    ).get_template(name)
 
 
 def render(folder: Path, recompute: bool = False) -> tuple[str, dict[str, str]]:
@@ -161,10 +173,7 @@ def render(folder: Path, recompute: bool = False) -> tuple[str, dict[str, str]]:
     if any(s.load_share is not None for s in opened):
         svgs["latency_vs_load"] = plots.to_svg(plots.latency_vs_load(opened, registry))
     environment = manifest.environment
-    template = Environment(
-        loader=PackageLoader("bench.report"), autoescape=select_autoescape(), undefined=StrictUndefined
-    ).get_template("report.html")
-    page = template.render(
+    page = template("report.html").render(
         run_id=summary.run_id,
         started=manifest.started_utc,
         machine=f"{environment.cpu_model} ({environment.cpu_count} cores)",
@@ -202,7 +211,7 @@ def render(folder: Path, recompute: bool = False) -> tuple[str, dict[str, str]]:
         warnings=warnings.warnings(scenarios, manifest, registry),
         scenarios=scenarios,
         equal_load=[s for s in opened if s.load_share is None],
-        reproduction=reproduction_of(folder),
+        reproduction=reproduction_of(folder, Reproduction),
         exit_codes=EXIT_CODES,
         outcome_rules=OUTCOME_RULES,
         open_loop=bool(opened),

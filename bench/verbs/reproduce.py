@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from bench import environment
-from bench.analysis.cost import DEFAULT_COST_TOLERANCE, CostComparison, compare_costs
+from bench.analysis.cost import CostComparison, compare_costs, tolerance_for
 from bench.config import load_config, validate_config
 from bench.errors import BenchError
 from bench.registry import Registry
 from bench.report.cost import build_cost_report
 from bench.report.html import build_report
-from bench.reproduce import DEFAULT_TOLERANCE, Reproduction, compare, recorded_config
+from bench.reproduce import Reproduction, compare, recorded_config
 from bench.results import cost_path, load_cost, load_manifest, load_summary, write_reproduction
 from bench.run import default_run_id
 from bench.verbs.cost import CostOutcome, CostRequest, cost
@@ -72,8 +72,7 @@ def reproduce(request: ReproduceRequest, watcher: Watcher) -> Reproduced | CostR
     outcome = benchmark(RunRequest.of(config, run_id, request.command_line, write_report=False), watcher)
     if not outcome.complete:
         return Reproduced(outcome, None, None)
-    tolerance = DEFAULT_TOLERANCE if request.tolerance is None else request.tolerance
-    comparison = compare(request.folder, outcome.folder, tolerance)
+    comparison = compare(request.folder, outcome.folder, tolerance_for(request.tolerance, False))
     write_reproduction(outcome.folder, comparison)
     report = build_report(outcome.folder, config.reports_dir) if request.write_report else None
     return Reproduced(outcome, comparison, report)
@@ -93,8 +92,8 @@ def reproduce_cost(request: ReproduceRequest, say: Callable[[str], None]) -> Cos
     run_id = request.run_id or f"{original.run_id}-repro-{default_run_id()}"
     repeats = request.overrides.get("repeats", original.repeats)
     counted = cost(CostRequest(config, run_id, original.warmup, original.requests, repeats, write_report=False), say)
-    tolerance = DEFAULT_COST_TOLERANCE if request.tolerance is None else request.tolerance
-    comparison = compare_costs(original, counted.run, (str(request.folder), str(counted.folder)), tolerance)
+    names = (str(request.folder), str(counted.folder))
+    comparison = compare_costs(original, counted.run, names, tolerance_for(request.tolerance, True))
     write_reproduction(counted.folder, comparison)
     report = build_cost_report(counted.folder, config.reports_dir) if request.write_report else None
     return CostReproduced(CostOutcome(counted.folder, counted.run, report), comparison)
