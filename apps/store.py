@@ -2,7 +2,9 @@
 TechEmpower's rule for how many rows a request reads, and the answer made from a row.
 
 Each app reads it with its own idiomatic driver and pool (asyncpg for ``async def`` handlers, psycopg 3 for
-sync ones). The database is named by ``$TITANIC_DATABASE_URL``; without it the database endpoints answer 503.
+sync ones), or through SQLAlchemy's ORM (``ORM_ENGINE``: psycopg on PostgreSQL, PyMySQL on MariaDB). The database
+is named by ``$TITANIC_DATABASE_URL`` (``postgresql://`` or ``mysql://``); without it the database endpoints
+answer 503.
 A passenger whose age is unknown (177 of 891) is predicted at ``UNKNOWN_AGE``, the same in every app.
 """
 
@@ -14,6 +16,7 @@ from typing import Any
 
 import asyncpg
 import psycopg
+import sqlalchemy.exc
 
 from apps.contract import http_error
 from apps.model import Predictor, Sex
@@ -29,6 +32,10 @@ TIMEOUT_SECONDS = 2.0  # to connect, or to wait for a pooled connection: a datab
 ASYNCPG_POOL: dict[str, Any] = {"min_size": 0, "max_size": POOL_SIZE, "timeout": TIMEOUT_SECONDS}
 PSYCOPG_POOL: dict[str, Any] = {"min_size": 1, "max_size": POOL_SIZE, "timeout": TIMEOUT_SECONDS,
                                 "kwargs": {"autocommit": True, "connect_timeout": TIMEOUT_SECONDS}}  # fmt: skip
+# SQLAlchemy's engine for the ORM apps: its pool as large as the drivers' (no overflow), the same timeouts.
+ORM_ENGINE: dict[str, Any] = {"pool_size": POOL_SIZE, "max_overflow": 0, "pool_timeout": TIMEOUT_SECONDS,
+                              "connect_args": {"connect_timeout": int(TIMEOUT_SECONDS)}}  # fmt: skip
+ORM_DRIVERS = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql"}  # a URL's scheme -> SQLAlchemy's
 # One row by its primary key; each driver's placeholder. pg_stat_statements records both as the same text.
 SELECT = "SELECT age, sex FROM passengers WHERE id = "
 ASYNCPG_SELECT = SELECT + "$1"
@@ -40,6 +47,13 @@ UNAVAILABLE = http_error(503)  # the database cannot be reached
 ASYNCPG_DOWN = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
                 asyncpg.exceptions.OperatorInterventionError)  # fmt: skip
 PSYCOPG_DOWN = psycopg.OperationalError  # psycopg_pool's PoolTimeout is one
+ORM_DOWN = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.TimeoutError)  # any driver's, wrapped; the pool's
+
+
+def orm_url(url: str) -> str:
+    """The database URL with the ORM's driver named: ``postgresql+psycopg://`` or ``mysql+pymysql://``."""
+    scheme, _, rest = url.partition("://")
+    return f"{ORM_DRIVERS.get(scheme, scheme)}://{rest}"
 
 
 def database_url() -> str | None:
@@ -66,6 +80,11 @@ def storable(passenger_id: int) -> int:
 def random_ids(count: int) -> list[int]:
     """``count`` distinct passenger ids, drawn at random: each is read by its own query."""
     return random.sample(range(1, PASSENGERS + 1), count)
+
+
+def row_of(found: Any) -> tuple[int | None, Sex] | None:
+    """An ORM's passenger (or None) as the row ``prediction`` takes."""
+    return None if found is None else (found.age, found.sex)
 
 
 def prediction(passenger_id: int, row: tuple[int | None, Sex] | None, predict: Predictor) -> dict[str, int]:

@@ -18,7 +18,7 @@ from apps.model import MODEL_NAMES
 from bench.closing import CloseStyle
 from bench.errors import BenchError
 from bench.registry import BUILT_IN, BUILT_IN_SERVERS, FRAMEWORKS, Registry
-from bench.server_configs import read_toml
+from bench.server_configs import ENGINE_NAMES, Engine, read_toml
 from bench.versions import canonical
 from bench.workload import ENDPOINTS, WORKLOADS
 
@@ -208,6 +208,14 @@ class BenchConfig(BaseModel):
     def reads_database(self) -> bool:
         """Whether any endpoint of the run reads the passenger database."""
         return any(WORKLOADS[endpoint].reads_database for endpoint in self.endpoints)
+
+    @property
+    def engines(self) -> list[Engine]:
+        """The database engines the run's configs read, where an endpoint reads one (PostgreSQL first)."""
+        if not self.reads_database:
+            return []
+        used = {self.registry.config(server).engine for server in self.server_names}
+        return [engine for engine in ENGINE_NAMES if engine in used]
 
     @property
     def database_cpu_set(self) -> list[int]:

@@ -32,7 +32,7 @@ import psutil
 import psycopg
 
 from apps.model import Sex
-from apps.store import PASSENGERS, SELECT
+from apps.store import PASSENGERS
 from bench import processes, sampling
 from bench.errors import BenchError
 from bench.results import DatabaseRecord
@@ -61,9 +61,9 @@ SETTINGS = {
     "pg_stat_statements.track": "top",
     "log_min_messages": "warning",
 }
-# The statements that read a passenger, as pg_stat_statements records them: the count the verify step and each
-# scenario take. Any driver's placeholder is recorded as $1.
-COUNTED = SELECT + "$1"
+# The statements that read one passenger by its id, as pg_stat_statements records them (any driver's placeholder as
+# $1), raw SQL's and an ORM's alike: the count the verify step and each scenario take.
+COUNTED = r"FROM passengers\s+WHERE (passengers\.)?id = \$1(::INTEGER)?$"  # SQLAlchemy casts its parameter
 
 
 def passengers_csv() -> Path:
@@ -130,7 +130,7 @@ def query_count(url: str) -> int | None:
     try:
         with psycopg.connect(url, autocommit=True, connect_timeout=5) as connection:
             found = connection.execute(
-                "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query = %s", (COUNTED,)
+                "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query ~ %s", (COUNTED,)
             ).fetchone()
     except psycopg.errors.UndefinedTable:
         return None
@@ -229,6 +229,10 @@ class EmbeddedDatabase:
     """An embedded PostgreSQL server for one run: ``with EmbeddedDatabase(cpus, port) as db:`` starts it, loaded
     and checked, and always stops it (and everything it started) on exit."""
 
+    NAME = "PostgreSQL"
+    STOP_SIGNAL = signal.SIGINT  # a fast shutdown: sessions cut, a clean checkpoint
+    PID_FILE = "postmaster.pid"
+
     cpus: tuple[int, ...]
     port: int
     csv_path: Path = field(default_factory=passengers_csv)
@@ -285,7 +289,7 @@ class EmbeddedDatabase:
                 continue
             self.lock = lock
             data = home / f"slot-{slot}"
-            stop_orphan(data)
+            stop_orphan(data, self.PID_FILE, self.STOP_SIGNAL)
             data.mkdir(mode=0o700, exist_ok=True)
             os.chown(data, account.pw_uid, account.pw_gid)
             if self.log is None:  # the server's own log, beside its data, unless the caller keeps it
@@ -311,11 +315,11 @@ class EmbeddedDatabase:
                 psycopg.connect(server_url(self.url), connect_timeout=1).close()
                 return
             time.sleep(0.05)
-        raise BenchError(f"PostgreSQL did not accept connections on port {self.port} within {START_TIMEOUT:g} s")
+        raise BenchError(f"{self.NAME} did not accept connections on port {self.port} within {START_TIMEOUT:g} s")
 
     def check_alive(self) -> None:
         if self.process is not None and self.process.poll() is not None:
-            raise BenchError(f"PostgreSQL exited with code {self.process.returncode}")
+            raise BenchError(f"{self.NAME} exited with code {self.process.returncode}")
 
     def reads(self) -> int | None:
         return query_count(self.url)
@@ -332,12 +336,12 @@ class EmbeddedDatabase:
                               user=self.user, data_directory=str(self.data), passengers=self.rows)  # fmt: skip
 
     def stop(self) -> None:
-        """A fast shutdown (SIGINT: sessions cut, a clean checkpoint, so the data directory is ready for the next
-        run), SIGKILL for what is left after the grace period; then the slot is released."""
+        """A clean shutdown (``STOP_SIGNAL``, so the data directory is ready for the next run), SIGKILL for what is
+        left after the grace period; then the slot is released."""
         try:
             if self.process is not None:
                 process, self.process = self.process, None
-                processes.stop_group(process, signal.SIGINT, "PostgreSQL")
+                processes.stop_group(process, self.STOP_SIGNAL, self.NAME)
         finally:
             if self.own_log is not None:
                 self.own_log.close()
@@ -353,57 +357,20 @@ class EmbeddedDatabase:
         self.stop()
 
 
-def stop_orphan(data: Path) -> None:
+def stop_orphan(data: Path, pid_file: str, signum: signal.Signals) -> None:
     """Stop a server left running on ``data`` by a run that died without stopping it (killed, say): the slot's
-    lock, just taken, says no live run holds it, so its postmaster is an orphan that would keep the directory."""
+    lock, just taken, says no live run holds it, so the server named in its pid file is an orphan that would keep
+    the directory."""
     try:
-        pid = int((data / "postmaster.pid").read_text().split()[0])
+        pid = int((data / pid_file).read_text().split()[0])
         orphan = psutil.Process(pid)
-        serving_here = str(data) in orphan.cmdline()
+        serving_here = any(str(data) in part for part in orphan.cmdline())
     except (OSError, ValueError, IndexError, psutil.Error):
-        return  # no pid file, or its process is gone: PostgreSQL itself clears a stale one
+        return  # no pid file, or its process is gone: the server itself clears a stale one
     if serving_here:
         with contextlib.suppress(psutil.NoSuchProcess):
-            orphan.send_signal(signal.SIGINT)  # a fast shutdown, as stop() does
+            orphan.send_signal(signum)  # the clean shutdown stop() asks for
         processes.stop([orphan], already_signalled=True)
-
-
-@dataclass
-class ExistingDatabase:
-    """A server given by URL: loaded if its table is missing and checked, but never started or stopped here. Its
-    CPU is not known from here."""
-
-    url: str
-    csv_path: Path = field(default_factory=passengers_csv)
-    cpus: tuple[int, ...] = ()
-    rows: int = field(default=0, init=False)  # the passengers counted once loaded
-
-    def start(self) -> ExistingDatabase:
-        self.rows = load(self.url, self.csv_path)
-        return self
-
-    def check_alive(self) -> None:
-        """Nothing to watch: a server that stops shows as failed requests (503)."""
-
-    def reads(self) -> int | None:
-        return query_count(self.url)
-
-    def cpu_seconds(self) -> float | None:
-        return None
-
-    def record(self) -> DatabaseRecord:
-        version, settings = describe(self.url)
-        return DatabaseRecord(url=redacted(self.url), embedded=False, version=version, settings=settings, cpus=[],
-                              user=None, data_directory=None, passengers=self.rows)  # fmt: skip
-
-    def stop(self) -> None:
-        """Not ours to stop."""
-
-    def __enter__(self) -> ExistingDatabase:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
-        self.stop()
 
 
 @dataclass
@@ -422,6 +389,3 @@ class UnavailableDatabase:
 
     def reads(self) -> int | None:
         return None
-
-
-Database = EmbeddedDatabase | ExistingDatabase | UnavailableDatabase

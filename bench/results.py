@@ -8,7 +8,7 @@ results/<run-id>/
 
     raw/<scenario>/   Locust's own files, the exact latency histogram, the server's log, the measured window
                       (``ScenarioFiles``)
-    raw/database.log  the embedded PostgreSQL's log, where the run read the database
+    raw/database.log  the embedded PostgreSQL's log, where the run read the database (raw/mariadb.log: MariaDB's)
 
 A cost run (``bench cost``) holds ``cost.json`` instead (``CostRun``, its own schema) and raw/ with callgrind's
 profiles and strace's tables.
@@ -42,7 +42,8 @@ from bench.versions import InstalledSet
 # 4: each scenario's limit (bench.limits) and its evidence: the database's busy share and CPU per request,
 #    queries per request, requests outstanding and waiting at the server; the manifest's database.
 # 5: each scenario's server memory (USS and PSS of every process of its tree at the window's end).
-SCHEMA_VERSION = 5
+# 6: the manifest's databases by engine (databases, database_errors): a run may read PostgreSQL and MariaDB.
+SCHEMA_VERSION = 6
 MANIFEST = "manifest.json"
 SUMMARY = "summary.json"
 REPRODUCTION = "reproduction.json"
@@ -50,7 +51,7 @@ BISECTION = "bisect.json"
 RAW = "raw"
 MEASUREMENT = "measurement.json"  # in raw/<scenario>/: the CPU window, the database's reads, the commands
 SERVER_LOG = "server.log"  # in raw/<scenario>/
-DATABASE_LOG = "database.log"  # in raw/: the embedded PostgreSQL's log over the run
+DATABASE_LOG = "database.log"  # in raw/: the embedded PostgreSQL's log over the run (MariaDB's: mariadb.log)
 COST = "cost.json"
 # cost.json's own schema: 2 records what was selected (the configs asked for, endpoints, models, versions varied),
 # so a cost run can be counted again (bench reproduce) and a bisection's steps say what they compared.
@@ -369,8 +370,8 @@ class Manifest(BaseModel):
     machine: Machine | None = None  # the machine's steadiness (None: before it was recorded, or a target's)
     version_sets: list[InstalledSet] = Field(default_factory=list)  # --vary: each version set's environment
     commands: dict[str, dict[str, list[str]]] = Field(default_factory=dict)  # <server>-w<workers>-<endpoint>
-    database: DatabaseRecord | None = None  # the passenger database, where an endpoint read one
-    database_error: str | None = None
+    databases: dict[str, DatabaseRecord] = Field(default_factory=dict)  # by engine: each passenger database read
+    database_errors: dict[str, str] = Field(default_factory=dict)  # by engine: why it could not be started
     client_ceiling: ClientCeiling | None = None
     client_ceiling_error: str | None = None
     precision: PrecisionRecord | None = None
@@ -415,8 +416,8 @@ def raw_root(folder: Path) -> Path:
     return folder / RAW
 
 
-def database_log(folder: Path) -> Path:
-    return folder / RAW / DATABASE_LOG
+def database_log(folder: Path, engine: str = "postgresql") -> Path:
+    return folder / RAW / (DATABASE_LOG if engine == "postgresql" else f"{engine}.log")
 
 
 def summary_path(folder: Path) -> Path:
@@ -553,6 +554,19 @@ def update_manifest_to_5(content: dict[str, Any]) -> dict[str, Any]:
     return {**content, "schema_version": 5}
 
 
+def update_summary_to_6(content: dict[str, Any]) -> dict[str, Any]:
+    """Schema 5 -> 6: the summary did not change."""
+    return {**content, "schema_version": 6}
+
+
+def update_manifest_to_6(content: dict[str, Any]) -> dict[str, Any]:
+    """Schema 5 -> 6: the one database a run could read was PostgreSQL."""
+    migrated = {key: value for key, value in content.items() if key not in ("database", "database_error")}
+    database, error = content.get("database"), content.get("database_error")
+    return {**migrated, "schema_version": 6, "databases": {"postgresql": database} if database else {},
+            "database_errors": {"postgresql": error} if error else {}}  # fmt: skip
+
+
 class CostEntry(BaseModel):
     """One config x endpoint x model counted: each repeat's instructions over the measured requests, where they
     were spent (the first repeat's, per request, by distribution) and the system calls per request by name."""
@@ -666,6 +680,8 @@ def load_summary(folder: Path, require_complete: bool = True) -> Summary:
         content = update_summary_to_4(content)
     if content["schema_version"] == 4:
         content = update_summary_to_5(content)
+    if content["schema_version"] == 5:
+        content = update_summary_to_6(content)
     try:
         summary = Summary.model_validate(content)
     except ValidationError as error:
@@ -691,6 +707,8 @@ def migrated_manifest(folder: Path) -> dict[str, Any]:
         content = update_manifest_to_4(content)
     if content["schema_version"] == 4:
         content = update_manifest_to_5(content)
+    if content["schema_version"] == 5:
+        content = update_manifest_to_6(content)
     return dict(content)
 
 

@@ -32,12 +32,13 @@ from typing import IO, Any
 import psutil
 
 from bench import ceiling as client_ceiling
-from bench import environment, machine, processes, versions
+from bench import engines, environment, machine, processes, versions
 from bench.analysis.claim import precision_reached, verdicts
 from bench.atomic import write_json_atomically
 from bench.closing import CloseStyle
 from bench.config import BenchConfig
-from bench.database import Database, EmbeddedDatabase, ExistingDatabase, UnavailableDatabase
+from bench.database import EmbeddedDatabase, UnavailableDatabase
+from bench.engines import Database, ExistingDatabase
 from bench.errors import BenchError
 from bench.latency import LatencyRecord, decode, percentiles_ms
 from bench.limits import CLIENT_BOUND_PERCENT, Evidence, limit
@@ -65,6 +66,7 @@ from bench.results import (
     write_summary,
 )
 from bench.sampling import CpuUsage
+from bench.server_configs import Engine
 from bench.servers import RemoteServer, Server, ServerSpec, free_port
 from bench.verify import verify, verify_user_configs
 from bench.window import measure_window
@@ -118,7 +120,7 @@ def round_plan(config: BenchConfig, number: int) -> list[ScenarioKey]:
             endpoint,
             number,
             model,
-            workers,
+            own_workers(config, server, workers),
             config.arrival_rate,
             close_style=close,
             framework=registry.family(server),
@@ -128,11 +130,19 @@ def round_plan(config: BenchConfig, number: int) -> list[ScenarioKey]:
         for workers in config.workers
         for server in config.server_names
         if registry.config(server).answers(endpoint)
+        and (registry.config(server).workers_per_cpu is None or workers == config.workers[0])
         for close in config.close_styles(server)
     ]
     if config.order_seed is not None:
         random.Random(f"{config.order_seed}:{number}").shuffle(keys)
     return keys
+
+
+def own_workers(config: BenchConfig, server: str, workers: int) -> int:
+    """A scenario's worker count: the run's, or the config's own per server CPU where it sets one (the cited setups:
+    three per core, as the chart's Flask had them), planned once whatever the run's counts."""
+    per_cpu = config.registry.config(server).workers_per_cpu
+    return workers if per_cpu is None else per_cpu * len(set(config.server_cpus))
 
 
 def schedule(config: BenchConfig) -> list[ScenarioKey]:
@@ -407,13 +417,20 @@ def run(
             if on_scenario:
                 on_scenario(0, len(plan), CEILING_KEY, None)
             ceiling = measure_ceiling(config, folder, manifest)
-            store = start_database(config, folder, manifest, stack) if config.reads_database else None
+            stores = {engine: start_database(config, engine, folder, manifest, stack) for engine in config.engines}
             index = 0
             while index < len(plan):
                 key = plan[index]
                 if on_scenario:
                     on_scenario(index, len(plan), key, None)
-                scenario = measured_or_failed(config, key, folder, manifest, ceiling=ceiling, store=store)
+                scenario = measured_or_failed(
+                    config,
+                    key,
+                    folder,
+                    manifest,
+                    ceiling=ceiling,
+                    store=stores.get(config.registry.config(key.server).engine),
+                )
                 scenarios.append(scenario)
                 record_summary(folder, run_id, scenarios, complete=False, config=config)
                 if on_scenario:
@@ -461,20 +478,21 @@ def measured_or_failed(
     return scenario
 
 
-def start_database(config: BenchConfig, folder: Path, manifest: Manifest, stack: ExitStack) -> Database:
-    """The run's passenger database, started (the embedded one pinned, its log in the raw folder), loaded, checked
-    and recorded in the manifest, and stopped with ``stack``; an ``UnavailableDatabase`` if it could not be (the
-    manifest says why, and each scenario that reads it fails with that reason)."""
+def start_database(config: BenchConfig, engine: Engine, folder: Path, manifest: Manifest, stack: ExitStack) -> Database:
+    """The run's passenger database on ``engine``, started (the embedded one pinned, its log in the raw folder),
+    loaded, checked and recorded in the manifest, and stopped with ``stack``; an ``UnavailableDatabase`` if it could
+    not be (the manifest says why, and each scenario that reads it fails with that reason). ``--database-url``
+    names an existing PostgreSQL."""
     try:
-        if config.database_url:
+        if config.database_url and engine == "postgresql":
             store: EmbeddedDatabase | ExistingDatabase = ExistingDatabase(config.database_url)
         else:
-            log = stack.enter_context(database_log(folder).open("wb"))
-            store = EmbeddedDatabase(tuple(config.database_cpu_set), free_port("127.0.0.1"), log=log)
+            log = stack.enter_context(database_log(folder, engine).open("wb"))
+            store = engines.embedded(engine, tuple(config.database_cpu_set), free_port("127.0.0.1"), log=log)
         stack.enter_context(store.start())
-        manifest.database = store.record()
+        manifest.databases[engine] = store.record()
     except BenchError as error:
-        manifest.database_error = str(error)
+        manifest.database_errors[engine] = str(error)
         return UnavailableDatabase(f"the passenger database could not be started: {error}")
     finally:
         write_manifest(folder, manifest)

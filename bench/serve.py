@@ -12,9 +12,10 @@ from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
 
-from bench import database
+from bench import database, engines
 from bench.errors import BenchError
 from bench.registry import BUILT_IN
+from bench.server_configs import ENGINE_NAMES
 from bench.servers import Server, ServerSpec, ensure_port_free, free_port
 
 
@@ -80,9 +81,13 @@ def serve(
         print(f"{missing} (set ${database.PASSENGERS_CSV_ENV}); the database endpoints answer 503", file=sys.stderr)
         with Server(spec).start(health_timeout) as server:
             return serve_until(server, stop, stats_port)
-    store: database.EmbeddedDatabase | database.ExistingDatabase = (
-        database.ExistingDatabase(database_url) if database_url else
-        database.EmbeddedDatabase(database_cpus, free_port("127.0.0.1"))
+    engine = spec.config.engine
+    if database_url and engines.engine_of(database_url) != engine:
+        raise BenchError(f"{spec.name} reads {ENGINE_NAMES[engine]}; --database-url names "
+                         f"{ENGINE_NAMES[engines.engine_of(database_url)]}")  # fmt: skip
+    store: database.EmbeddedDatabase | engines.ExistingDatabase = (
+        engines.ExistingDatabase(database_url) if database_url else
+        engines.embedded(engine, database_cpus, free_port("127.0.0.1"))
     )  # fmt: skip
     with store.start(), Server(replace(spec, database_url=store.url)).start(health_timeout) as server:
         return serve_until(server, stop, stats_port)

@@ -12,7 +12,7 @@ import string
 import sys
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -21,6 +21,8 @@ from bench.workload import WORKLOADS
 
 BUILT_IN_PATH = Path(__file__).with_name("servers.toml")
 PLACEHOLDERS = ("python", "host", "port", "workers", "address")
+Engine = Literal["postgresql", "mariadb"]
+ENGINE_NAMES: dict[str, str] = {"postgresql": "PostgreSQL", "mariadb": "MariaDB"}  # the database engines a config reads
 
 
 class ServerConfig(BaseModel):
@@ -40,6 +42,8 @@ class ServerConfig(BaseModel):
     packages: tuple[str, ...] = ()
     python: str | None = None  # the interpreter {python} stands for (a version set's); None: the harness's own
     serves: tuple[str, ...] = ()  # the workloads it answers, where it cannot answer all (LitServe: post alone)
+    engine: Engine = "postgresql"  # the database its database endpoints read
+    workers_per_cpu: int | None = Field(default=None, ge=1)  # its own worker count per server CPU (the cited setups')
 
     @field_validator("serves")
     @classmethod

@@ -19,7 +19,7 @@ from typing import Any
 from apps.contract import JSON_CONTENT_TYPE, ContractError, passenger_from_query, to_json
 from apps.model import Sex, load_model
 from apps.store import prediction
-from bench import database
+from bench import engines
 from bench.config import BenchConfig
 from bench.errors import BenchError
 from bench.registry import BUILT_IN_SERVERS
@@ -59,14 +59,14 @@ def verify(url: str, model: str, endpoint: str, database_url: str | None = None)
     """Check one answer of ``endpoint`` and, where it reads the database, the reads it cost there; raise before
     any load if either is wrong."""
     workload = WORKLOADS[endpoint]
-    passengers = database.passengers(database_url) if workload.reads_database and database_url else {}
-    before = database.query_count(database_url) if workload.reads_database and database_url else None
+    passengers = engines.passengers(database_url) if workload.reads_database and database_url else {}
+    before = engines.query_count(database_url) if workload.reads_database and database_url else None
     answer = http_request(url + workload.path, workload.method, workload.body or None)
     problem = answer_problem(workload, model, answer, passengers)
     if problem:
         raise BenchError(f"verify failed for {workload.request} at {url}: {problem}")
     if before is not None and database_url:
-        read = (database.query_count(database_url) or 0) - before
+        read = (engines.query_count(database_url) or 0) - before
         if read != workload.queries:
             raise BenchError(
                 f"verify failed for {workload.request} at {url}: the database counted {read} passenger reads for "

@@ -32,9 +32,11 @@ from tests.servers import STARTED_PIDS, SessionDatabase, served
 
 needs_list = pytest.mark.skipif(not passengers_csv().is_file(), reason="the passenger list is not beside the clone")
 # Every app's own database code: asyncpg (FastAPI, Tornado, Starlette), psycopg sync (Flask, FastAPI def) and
-# psycopg async (FastAPI), Django Ninja's handlers; granian runs the FastAPI and Flask apps already listed.
+# psycopg async (FastAPI), Django Ninja's handlers, the ORM apps (Flask-SQLAlchemy, SQLModel); granian and the gevent
+# worker run apps already listed.
 APPS = ("fastapi-uvicorn", "fastapi-def-uvicorn", "fastapi-psycopg-uvicorn", "flask-gunicorn-sync", "tornado",
-        "starlette-uvicorn", "litestar-uvicorn", "django-ninja-gunicorn-sync")  # fmt: skip
+        "starlette-uvicorn", "litestar-uvicorn", "django-ninja-gunicorn-sync", "flask-orm-gunicorn-sync",
+        "fastapi-sqlmodel-uvicorn")  # fmt: skip
 
 
 @needs_list
@@ -153,7 +155,8 @@ def test_a_database_run_counts_reads_and_names_each_limit(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr[-2000:]
     summary = json.loads((tmp_path / "db" / "summary.json").read_text())
     manifest = load_manifest(tmp_path / "db")
-    assert manifest.database is not None and manifest.database.embedded and manifest.database.passengers == PASSENGERS
+    database = manifest.databases["postgresql"]
+    assert database.embedded and database.passengers == PASSENGERS
     for scenario in summary["scenarios"]:
         assert scenario["queries_per_request"] == pytest.approx(5, rel=0.05), scenario["id"]
         assert 0 < scenario["database_busy"] < 1 and scenario["outstanding"] > 0

@@ -94,7 +94,7 @@ def test_schema_3_migrates_to_the_limits_a_run_today_records() -> None:
     assert all(s.server_memory is None for s in old.scenarios) and all(s.server_memory for s in new.scenarios)
     assert [s.model_copy(update={"server_memory": None}) for s in new.scenarios] == old.scenarios
     assert old.verdicts == new.verdicts
-    assert load_manifest(FIXTURES / "schema3").database is None
+    assert load_manifest(FIXTURES / "schema3").databases == {}
 
 
 def test_schema_2_loads_as_records_of_the_rule_it_was_judged_by(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from bench.results import (
     load_reproduction,
     load_summary,
 )
+from bench.server_configs import ENGINE_NAMES
 from bench.versions import canonical
 from bench.workload import endpoint_label
 
@@ -94,11 +95,11 @@ def environment_rows(manifest: Manifest) -> list[tuple[str, str]]:
         ("constraints.txt sha256", str(environment.constraints_sha256)),
         ("started / finished (UTC)", f"{manifest.started_utc} / {manifest.finished_utc}"),
     ]
-    database = manifest.database
-    if database:
+    for engine, database in manifest.databases.items():
         where = f"embedded, pinned to CPU {database.cpus}, run as {database.user}" if database.embedded else "existing"
-        rows.append(("database", f"PostgreSQL {database.version} ({where}, {database.passengers} passengers)"))
-        rows.append(("database settings", ", ".join(f"{name}={value}" for name, value in database.settings.items())))
+        rows.append((f"database ({engine})", f"{ENGINE_NAMES.get(engine, engine)} {database.version} ({where}, "
+                                             f"{database.passengers} passengers)"))  # fmt: skip
+        rows.append((f"{engine} settings", ", ".join(f"{name}={value}" for name, value in database.settings.items())))
     rows += [(name, str(version)) for name, version in environment.packages.items()]
     measured = {canonical(name) for name in environment.packages}
     for installed in manifest.version_sets:
@@ -112,7 +113,7 @@ def database_of(manifest: Manifest, scenarios: list[Scenario]) -> DatabaseRecord
     """The database a run read, where any of its scenarios read one (None otherwise)."""
     if not any(s.queries_per_request is not None or s.database_busy is not None for s in scenarios):
         return None
-    return manifest.database or DatabaseRecord(
+    return next(iter(manifest.databases.values()), None) or DatabaseRecord(
         url="?", embedded=False, version="?", settings={}, cpus=[], user=None, data_directory=None, passengers=0
     )  # fmt: skip
 
