@@ -139,7 +139,8 @@ def add_run_parser(verbs: Any) -> None:
     run.add_argument(
         "--matrix",
         choices=MATRICES,
-        help="full: models x handlers x server configs; deploy: model servers and frameworks on POST",
+        help="full: models x handlers x server configs; deploy: model servers and frameworks on POST; cited: the "
+        "chart's setups and the steps between them at TechEmpower's query levels",
     )
     run.add_argument("--users", type=int, help="concurrent Locust users")
     add_cpu_flags(run, "server")

@@ -1,7 +1,7 @@
 """The run configuration: typed, with defaults in ``defaults.toml`` beside this file.
 
 Layers, lowest first: ``defaults.toml``, its ``[quick]`` table when ``quick`` is set, the table of the
-``matrix`` named (``[full]``, ``[deploy]``), a ``--config`` TOML file, then command-line flags.
+``matrix`` named (``[full]``, ``[deploy]``, ``[cited]``), a ``--config`` TOML file, then command-line flags.
 ``load_config`` returns the effective ``BenchConfig``.
 """
 
@@ -31,9 +31,9 @@ ADDED_IN_3 = ("claim_margin", "max_minutes")  # settings results of schema 1 and
 
 
 # --matrix: the default run, or a preset table of defaults.toml by that name (full: every built-in config;
-# deploy: what a data scientist would deploy to serve a model).
-MATRICES = ("default", "full", "deploy")
-Matrix = Literal["default", "full", "deploy"]
+# deploy: what a data scientist would deploy to serve a model; cited: the chart's setups and the steps between them).
+MATRICES = ("default", "full", "deploy", "cited")
+Matrix = Literal["default", "full", "deploy", "cited"]
 
 
 class BenchConfig(BaseModel):
@@ -294,6 +294,11 @@ def load_config(
         # worker counts: 1, and one per server CPU where the server has more than one
         server_cpus = flags.get("server_cpus", from_file.get("server_cpus", settings["server_cpus"]))
         settings["workers"] = sorted({1, len(set(server_cpus))})
+    elif matrix == "cited":
+        settings.update(presets["cited"], matrix="cited")
+        # one worker per server CPU, as the chart's FastAPI had them (its Flask's configs set three of their own)
+        server_cpus = flags.get("server_cpus", from_file.get("server_cpus", settings["server_cpus"]))
+        settings["workers"] = [len(set(server_cpus))]
     elif matrix in MATRICES[1:]:
         settings.update(presets[matrix], matrix=matrix)
     settings.update(from_file)

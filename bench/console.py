@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from apps.model import MODEL_NAMES
+from bench.analysis.chain import chain_sentence, chains
 from bench.analysis.claim import claim_sentences, headline, headline_comparisons
 from bench.analysis.close import close_effects, close_sentence
 from bench.analysis.cost import COST_OUTCOME_RULES, CostComparison
@@ -211,6 +212,7 @@ def show_run(outcome: RunOutcome, *, paths_to: TextIO = sys.stdout) -> None:
         console.print(" ".join(filter(None, [headline(outcome.summary.verdicts),
                                             close_sentence(close_effects(scenarios, registry)),
                                             decomposition_sentence(decompositions(scenarios, registry)),
+                                            *(chain_sentence(found) for found in chains(scenarios)),
                                             at_best_sentence(at_best(scenarios, config.claim_margin, registry)),
                                             release_sentence(releases(scenarios, registry)),
                                             *claim_sentences(outcome.summary.verdicts)])))  # fmt: skip

@@ -318,6 +318,8 @@ def measure(
             crosschecked = crosscheck()
         window, latency = measure_window(server, load, config.warmup, config.duration, database=reading,
                                          queue_port=None if target else port)  # fmt: skip
+        if latency.requests == 0 and latency.failures == 0:  # no figure at all: the load never reached the window
+            raise BenchError(f"no request was answered or failed in the {config.duration:g} s measured")
         if with_wrk and not key.wrk_first:
             crosschecked = crosscheck()
         server_cores = server.cores

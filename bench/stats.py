@@ -1,12 +1,14 @@
 """Statistics over rounds: medians, spread, and confidence intervals of ratios and of their moves.
 
-Every interval here is distribution-free and computed exactly from order statistics, without resampling:
-the same data give the same bounds on every machine, with no Monte Carlo error to bound.
+Every interval here but the chain's is distribution-free and computed exactly from order statistics, without
+resampling: the same data give the same bounds on every machine, with no Monte Carlo error to bound.
 
 - One sample (the per-round log ratios of a run): the median with the Hettmansperger-Sheather interval,
   the order statistics that bracket the median with at least the asked confidence, interpolated with their
   neighbours to the asked confidence. Its coverage is exact for any continuous distribution symmetric about
   its median, and conservative otherwise.
+- A chain of paired ratios that must multiply (``mean_log_ratio``): the mean of the per-round log ratios with
+  Student's t interval, the one parametric interval here (exact for normal log ratios).
 - Two independent samples (the same ratio's log values in two runs): the Hodges-Lehmann shift (the median
   of all pairwise differences) with the Mann-Whitney interval, the order statistics of those differences
   that the rank-sum distribution (exact up to 40 values a side) puts at the asked confidence.
@@ -112,6 +114,16 @@ def paired_ratio(numerator: Sequence[float], denominator: Sequence[float]) -> Ra
     if interval is None:
         return Ratio(point, None, None, len(logs), spread)
     return Ratio(point, math.exp(interval[0]), math.exp(interval[1]), len(logs), spread)
+
+
+def mean_log_ratio(numerator: Sequence[float], denominator: Sequence[float]) -> Ratio:
+    """The geometric mean of per-round ratios (the mean of their logarithms) and Student's t interval on those
+    logarithms: unlike the median, it multiplies (a chain of steps' means is the end to end's mean exactly). At
+    least two rounds."""
+    logs = np.asarray(log_ratios(numerator, denominator))
+    mean, spread = float(logs.mean()), float(logs.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, len(logs) - 1)) * spread / math.sqrt(len(logs))
+    return Ratio(math.exp(mean), math.exp(mean - half), math.exp(mean + half), len(logs), spread)
 
 
 def rounds_for_precision(log_spread: float, precision: float, confidence: float = CONFIDENCE) -> int:

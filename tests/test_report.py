@@ -12,6 +12,7 @@ from xml.etree import ElementTree
 import pytest
 from markupsafe import escape
 
+from bench.analysis.chain import chain_sentence, chains
 from bench.analysis.claim import LITSERVE, claim_rule, headline, verdicts
 from bench.analysis.cost import COUNTED, NOT_COUNTED, compare_costs
 from bench.cli import main
@@ -56,7 +57,8 @@ def svg_tick_labels(svg: str) -> list[list[str]]:
 
 
 @pytest.mark.parametrize("folder", [FIXTURES / "holds", FIXTURES / "matrix", FIXTURES / "sweep", RESULTS / "database",
-                                    RESULTS / "gunicorn-releases"], ids=lambda f: f.name)  # fmt: skip
+                                    RESULTS / "gunicorn-releases", FIXTURES / "chain"],
+                         ids=lambda f: f.name)  # fmt: skip
 def test_every_numeric_axis_of_every_plot_carries_two_numbers_or_more(tmp_path: Path, folder: Path) -> None:
     page = build_report(folder, tmp_path)
     plots = [svg_tick_labels(path.read_text()) for path in sorted(page.parent.glob("*.svg"))]
@@ -210,7 +212,8 @@ def test_report_cli_on_bad_folders(tmp_path: Path, capsys: pytest.CaptureFixture
     CHROMIUM is None and not os.environ.get("CI"), reason="chromium not installed (Debian package chromium); CI has it"
 )
 @pytest.mark.parametrize(
-    "folder", [FIXTURES / "client_bound", RESULTS / "gunicorn-releases", RESULTS / "database", RESULTS / "cost"],
+    "folder", [FIXTURES / "client_bound", RESULTS / "gunicorn-releases", RESULTS / "database", RESULTS / "cost",
+               FIXTURES / "chain"],
     ids=lambda f: f.name,
 )  # fmt: skip
 def test_page_renders_in_headless_chromium(tmp_path: Path, folder: Path) -> None:
@@ -291,6 +294,19 @@ def test_open_loop_sweep_report(tmp_path: Path) -> None:
     assert "open-loop" in page.sections and "ratios" not in page.sections
     assert (page_path.parent / "latency_vs_load.svg").is_file() and page.svgs == 1
     assert "is not tested by this run" in html
+
+
+def test_the_cited_chain_is_drawn_as_a_waterfall_with_its_table_and_sentence(tmp_path: Path) -> None:
+    page_path = build_report(FIXTURES / "chain", tmp_path)
+    html = page_path.read_text()
+    page = Page()
+    page.feed(html)
+    assert "cited" in page.sections and not page.external
+    assert {"waterfall-get.svg", "waterfall-put.svg"} <= {p.name for p in page_path.parent.glob("*.svg")}
+    for chain in chains(load_summary(FIXTURES / "chain").scenarios):
+        assert escape(chain_sentence(chain)) in html
+        waterfall = (page_path.parent / f"waterfall-{chain.endpoint}.svg").read_text()
+        assert all(step.link.factor in waterfall for step in chain.steps) and "end to end" in waterfall
 
 
 def test_matrix_report_has_the_heatmap_and_the_conditions_sentence(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import TypeVar
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 from pydantic import BaseModel
 
-from bench.analysis import agreement, claim, close, decomposition, ratios, releases, select, warnings
+from bench.analysis import agreement, chain, claim, close, decomposition, ratios, releases, select, warnings
 from bench.analysis.workers import at_best, at_best_sentence
 from bench.atomic import write_text_atomically
 from bench.closing import CLOSE_STYLES
@@ -171,6 +171,9 @@ def render(folder: Path, recompute: bool = False) -> tuple[str, dict[str, str]]:
     over_releases = releases.releases(scenarios, registry)
     if over_releases:
         svgs["releases"] = plots.to_svg(plots.releases(over_releases, registry))
+    cited = chain.chains(scenarios)
+    for found in cited:
+        svgs[f"waterfall-{found.endpoint}"] = plots.to_svg(plots.waterfall(found))
     if any(s.load_share is not None for s in opened):
         svgs["latency_vs_load"] = plots.to_svg(plots.latency_vs_load(opened, registry))
     environment = manifest.environment
@@ -181,6 +184,8 @@ def render(folder: Path, recompute: bool = False) -> tuple[str, dict[str, str]]:
         headline=claim.headline(verdicts),
         close_sentence=close.close_sentence(effects),
         decomposition_sentence=decomposition.decomposition_sentence(decomposition.decompositions(scenarios, registry)),
+        chains=cited,
+        chain_sentence=chain.chain_sentence,
         at_best_sentence=at_best_sentence(at_best(scenarios, config.claim_margin, registry)),
         database=database_of(manifest, scenarios),
         memory=any(s.server_memory is not None for s in scenarios),

@@ -19,6 +19,7 @@ from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter, NullLocator
 
+from bench.analysis.chain import Chain
 from bench.analysis.claim import CLAIM_FACTOR, MIN_VERDICT_ROUNDS
 from bench.analysis.releases import Release
 from bench.analysis.select import close_name, condition_namer, groups, labeller, usable
@@ -398,4 +399,41 @@ def cost_shares(entries: Sequence[CostEntry], owners: Sequence[str]) -> Figure:
         axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
         axes.set_title("Where a request's instructions go: by the object file that spent them, grouped by owner")
         axes.legend(frameon=False, ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 1.2 / len(ordered)))
+        return figure
+
+
+def waterfall(chain: Chain) -> Figure:
+    """The chart's FastAPI/Flask factor taken apart: from the chart's Flask (1x) each step's bar climbs or falls
+    by its ratio (95% interval as whiskers, on a log axis, so bars add up as the ratios multiply) to the chart's
+    FastAPI; the last bar is the end-to-end ratio. A hatched bar: a side's figure was not the server's own."""
+    with styled():
+        figure, axes = plt.subplots(figsize=(9.0, 4.2))
+        level = 1.0
+        labels = []
+        for index, step in enumerate(chain.steps):
+            after = level * step.ratio.ratio
+            low, high = sorted((level, after))
+            axes.bar(index, high - low, bottom=low, color="#009E73" if after >= level else "#D55E00",
+                     hatch="//" if step.lower_bound else None, edgecolor="white", width=0.7)  # fmt: skip
+            if step.ratio.ci_low is not None and step.ratio.ci_high is not None:
+                axes.errorbar(index, after, yerr=[[after - level * step.ratio.ci_low],
+                                                  [level * step.ratio.ci_high - after]],
+                              color="black", capsize=3, linewidth=1)  # fmt: skip
+            axes.annotate(f"{step.ratio.ratio:.2f}x", (index, high), ha="center", va="bottom", fontsize=8,
+                          xytext=(0, 3), textcoords="offset points")  # fmt: skip
+            labels.append(step.link.factor)
+            level = after
+        end = chain.end_to_end
+        low, high = sorted((1.0, end.ratio))
+        axes.bar(len(chain.steps), high - low, bottom=low, color="#0072B2", width=0.7)
+        axes.annotate(f"{end.ratio:.2f}x", (len(chain.steps), max(end.ratio, 1.0)), ha="center", va="bottom",
+                      fontsize=8, xytext=(0, 3), textcoords="offset points")  # fmt: skip
+        labels.append("end to end")
+        axes.axhline(1.0, color="grey", linewidth=1)
+        axes.axhline(CLAIM_FACTOR, color="grey", linestyle="--", linewidth=1)
+        readable_log(axes)
+        axes.set_xticks(range(len(labels)), labels, fontsize=8)
+        axes.set_ylabel("FastAPI / Flask, cumulative")
+        axes.set_title(f"{endpoint_label(chain.endpoint)}: from the chart's Flask to its FastAPI, one factor a step "
+                       f"(dashed: the claim, {CLAIM_FACTOR:g}x)")  # fmt: skip
         return figure
