@@ -2,7 +2,8 @@
 TechEmpower's rule for how many rows a request reads, and the answer made from a row.
 
 Each app reads it with its own idiomatic driver and pool (asyncpg for ``async def`` handlers, psycopg 3 for
-sync ones), or through SQLAlchemy's ORM (``ORM_ENGINE``: psycopg on PostgreSQL, PyMySQL on MariaDB). The database
+sync ones), or through SQLAlchemy's ORM (``ORM_ENGINE``: psycopg on PostgreSQL, PyMySQL on MariaDB; its asyncio
+extension on asyncpg). The database
 is named by ``$TITANIC_DATABASE_URL`` (``postgresql://`` or ``mysql://``); without it the database endpoints
 answer 503.
 A passenger whose age is unknown (177 of 891) is predicted at ``UNKNOWN_AGE``, the same in every app.
@@ -36,6 +37,9 @@ PSYCOPG_POOL: dict[str, Any] = {"min_size": 1, "max_size": POOL_SIZE, "timeout":
 ORM_ENGINE: dict[str, Any] = {"pool_size": POOL_SIZE, "max_overflow": 0, "pool_timeout": TIMEOUT_SECONDS,
                               "connect_args": {"connect_timeout": int(TIMEOUT_SECONDS)}}  # fmt: skip
 ORM_DRIVERS = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql"}  # a URL's scheme -> SQLAlchemy's
+# SQLAlchemy's asyncio engine (PostgreSQL through asyncpg): the same pool; asyncpg names its connect timeout timeout.
+ASYNC_ORM_ENGINE: dict[str, Any] = {**ORM_ENGINE, "connect_args": {"timeout": TIMEOUT_SECONDS}}
+ASYNC_ORM_DRIVERS = {"postgresql": "postgresql+asyncpg"}
 # One row by its primary key; each driver's placeholder. pg_stat_statements records both as the same text.
 SELECT = "SELECT age, sex FROM passengers WHERE id = "
 ASYNCPG_SELECT = SELECT + "$1"
@@ -48,12 +52,14 @@ ASYNCPG_DOWN = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.
                 asyncpg.exceptions.OperatorInterventionError)  # fmt: skip
 PSYCOPG_DOWN = psycopg.OperationalError  # psycopg_pool's PoolTimeout is one
 ORM_DOWN = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.TimeoutError)  # any driver's, wrapped; the pool's
+ASYNC_ORM_DOWN = (*ORM_DOWN, sqlalchemy.exc.InterfaceError, *ASYNCPG_DOWN)  # asyncpg's own, where not wrapped
 
 
-def orm_url(url: str) -> str:
-    """The database URL with the ORM's driver named: ``postgresql+psycopg://`` or ``mysql+pymysql://``."""
+def orm_url(url: str, asynchronous: bool = False) -> str:
+    """The database URL with the ORM's driver named: ``postgresql+psycopg://`` or ``mysql+pymysql://``
+    (``postgresql+asyncpg://`` for the asyncio engine)."""
     scheme, _, rest = url.partition("://")
-    return f"{ORM_DRIVERS.get(scheme, scheme)}://{rest}"
+    return f"{(ASYNC_ORM_DRIVERS if asynchronous else ORM_DRIVERS).get(scheme, scheme)}://{rest}"
 
 
 def database_url() -> str | None:

@@ -10,11 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench import mariadb
 from bench.analysis.chain import CHAIN, CITED_PAIR, FRAMEWORK_FACTOR, chain_sentence, chains
 from bench.config import load_config
+from bench.errors import BenchError
 from bench.registry import BUILT_IN
 from bench.results import load_summary
 from bench.stats import mean_log_ratio
+from bench.verbs.run import prepared
 from tests.fixtures.make_fixtures import CHAIN as KNOWN
 
 FIXTURE = Path(__file__).parent / "fixtures" / "chain"
@@ -74,3 +77,21 @@ def test_the_step_interval_covers_the_true_ratio_95_percent_of_the_time(rounds: 
         assert found.ci_low is not None and found.ci_high is not None
         covered += found.ci_low <= 1.5 <= found.ci_high
     assert abs(covered / trials - 0.95) < 3 * math.sqrt(0.95 * 0.05 / trials)
+
+
+def test_without_mariadb_the_cited_matrix_leaves_out_its_configs_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mariadb, "available", lambda: False)
+    said: list[str] = []
+    config = prepared(load_config(overrides={"matrix": "cited"}), said.append)
+    assert "flask-cited" not in config.server_names and "fastapi-cited" in config.server_names
+    assert said == [f"{mariadb.MISSING}: flask-cited left out"]
+    with pytest.raises(BenchError, match="apt-get install mariadb-server"):
+        prepared(load_config(overrides={"servers": ["flask-cited"], "endpoints": ["queries-1"]}), said.append)
+
+
+def test_a_step_whose_figures_failed_is_flagged_not_valid() -> None:
+    scenarios = [s.model_copy(update={"failures": s.requests // 10, "valid": False}) if s.server == "flask-cited" else s
+                 for s in load_summary(FIXTURE).scenarios]  # fmt: skip
+    chain = chains(scenarios)[0]
+    assert [step.failed for step in chain.steps] == [True] + [False] * (len(chain.steps) - 1)
+    assert "Not valid as throughput: the engine step compared figures" in chain_sentence(chain)

@@ -32,11 +32,11 @@ from tests.servers import STARTED_PIDS, SessionDatabase, served
 
 needs_list = pytest.mark.skipif(not passengers_csv().is_file(), reason="the passenger list is not beside the clone")
 # Every app's own database code: asyncpg (FastAPI, Tornado, Starlette), psycopg sync (Flask, FastAPI def) and
-# psycopg async (FastAPI), Django Ninja's handlers, the ORM apps (Flask-SQLAlchemy, SQLModel); granian and the gevent
-# worker run apps already listed.
+# psycopg async (FastAPI), Django Ninja's handlers, the ORM apps (Flask-SQLAlchemy, SQLModel, SQLAlchemy's
+# asyncio); granian and the gevent worker run apps already listed.
 APPS = ("fastapi-uvicorn", "fastapi-def-uvicorn", "fastapi-psycopg-uvicorn", "flask-gunicorn-sync", "tornado",
         "starlette-uvicorn", "litestar-uvicorn", "django-ninja-gunicorn-sync", "flask-orm-gunicorn-sync",
-        "fastapi-sqlmodel-uvicorn")  # fmt: skip
+        "fastapi-sqlmodel-uvicorn", "fastapi-orm-uvicorn")  # fmt: skip
 
 
 @needs_list

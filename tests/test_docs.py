@@ -6,6 +6,7 @@ from pathlib import Path
 
 from bench import machine, reproduce
 from bench.analysis.agreement import AGREEMENT
+from bench.analysis.chain import CHAIN
 from bench.analysis.claim import MIN_VERDICT_ROUNDS, TARGET_PRECISION, claim_band, claim_rule
 from bench.analysis.cost import COUNTED, DEFAULT_COST_TOLERANCE, NOT_COUNTED
 from bench.analysis.warnings import CV_WARNING
@@ -63,6 +64,11 @@ def test_the_first_screen_is_what_it_is_the_answer_and_the_two_commands() -> Non
     contents = README.split("\n## Contents", 1)[1].split("\n## ", 1)[0]
     headings = [line[3:] for line in README.splitlines() if line.startswith("## ") and line != "## Contents"]
     assert all(heading.split(" (")[0] in contents for heading in headings), headings
+
+
+def test_the_readme_lists_the_chain_as_the_analysis_runs_it() -> None:
+    rows = [f"| {link.factor or 'start'} | `{link.config}` | {link.change} |" for link in CHAIN]
+    assert "\n".join(rows) in README
 
 
 def test_help_names_the_program_as_the_readme_does() -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from bench.analysis.select import closed_loop, round_values, usable, variants_in
 from bench.limits import Limit
-from bench.results import Scenario, Variant
+from bench.results import MAX_FAILURE_RATIO, Scenario, Variant
 from bench.stats import Ratio, mean_log_ratio
 from bench.workload import endpoint_label, endpoint_order
 
@@ -65,6 +65,7 @@ class Step:
     share: float | None  # log(step) / log(end to end); None where the end-to-end ratio is too near 1 to share
     limits: tuple[str, str]  # the before's and the after's most frequent limit over the rounds
     lower_bound: bool  # either side's figure was limited by anything but the server in some round
+    failed: bool  # either side failed more than MAX_FAILURE_RATIO of its requests in some round: not a valid figure
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def chains(scenarios: Sequence[Scenario], links: Sequence[Link] = CHAIN) -> list
                 Step(
                     links[index], links[index - 1].config, ratio,
                     math.log(ratio.ratio) / total if abs(total) >= MIN_SHARED_LOG else None,
-                    (sides[0][0], sides[1][0]), sides[0][1] or sides[1][1],
+                    (sides[0][0], sides[1][0]), sides[0][1] or sides[1][1], sides[0][2] or sides[1][2],
                 )
             )  # fmt: skip
         found.append(Chain(endpoint, end_to_end, tuple(steps)))
@@ -124,11 +125,12 @@ def chains(scenarios: Sequence[Scenario], links: Sequence[Link] = CHAIN) -> list
 
 def side_figures(
     scenarios: Sequence[Scenario], variant: Variant, endpoint: str, rounds: Sequence[int]
-) -> tuple[Limit, bool]:
-    """A link's most frequent limit over ``rounds``, and whether any of its figures there is a lower bound."""
+) -> tuple[Limit, bool, bool]:
+    """A link's most frequent limit over ``rounds``, whether any of its figures there is a lower bound, and whether
+    any is not valid (too many failures)."""
     mine = [s for s in usable(scenarios) if s.variant == variant and s.endpoint == endpoint and s.repeat in rounds]
     limits = Counter(s.limited_by for s in mine)
-    return limits.most_common(1)[0][0], any(s.lower_bound for s in mine)
+    return limits.most_common(1)[0][0], any(s.lower_bound for s in mine), any(not s.valid for s in mine)
 
 
 def chain_sentence(chain: Chain) -> str:
@@ -138,13 +140,20 @@ def chain_sentence(chain: Chain) -> str:
         f"{step.link.factor} {step.ratio.ratio:.2f}x" + (f" ({step.share:.0%})" if step.share is not None else "")
         for step in chain.steps
     )
+    failed = [step.link.factor for step in chain.steps if step.failed]
+    warning = (
+        f" Not valid as throughput: the {', '.join(dict.fromkeys(failed))} step{'s' if len(failed) > 1 else ''} "
+        f"compared figures with more than {MAX_FAILURE_RATIO:.1%} of their requests failed."
+        if failed
+        else ""
+    )
     return (
         f"On {endpoint_label(chain.endpoint)}, the chart's setups give FastAPI/Flask {head.ratio:.2f}x here "
         f"({interval_text(head)}, {head.rounds} rounds); with only the framework different it is "
         f"{framework.ratio.ratio:.2f}x ({interval_text(framework.ratio)}). The steps ({parts}, each share of the "
         f"factor on the log scale) multiply to {chain.product:.2f}x; the largest is the {largest.link.factor} "
         f"({largest.link.change}), {largest.ratio.ratio:.2f}x. A reader of the chart would have put all "
-        f"{head.ratio:.2f}x on FastAPI."
+        f"{head.ratio:.2f}x on FastAPI.{warning}"
     )
 
 

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from bench import mariadb
 from bench.config import BenchConfig, check_cpus_here, validate_config
 from bench.database import PASSENGERS_CSV_ENV, passengers_csv
+from bench.errors import BenchError
 from bench.load import wrk
 from bench.report.html import build_report
 from bench.results import Manifest, Summary, load_manifest, load_summary
@@ -81,7 +83,8 @@ def prepared(config: BenchConfig, say: Callable[[str], None], *, endpoints_named
     """``config`` ready to run here: every CPU it names available (checked first, before any note), each version
     set installed (one that cannot be is named and left out), and, unless the endpoints were named, those that
     read the database left out where the embedded one could not be loaded (no passenger list here), so the
-    README's first command runs anywhere."""
+    README's first command runs anywhere; the configs that read MariaDB left out, in one line naming its install,
+    where the host has none."""
     check_cpus_here(config)
     if config.vary:
         registry = config.registry
@@ -92,6 +95,13 @@ def prepared(config: BenchConfig, say: Callable[[str], None], *, endpoints_named
         say(f"no passenger list at {passengers_csv()} (set ${PASSENGERS_CSV_ENV}): the database endpoints are left "
             f"out; measuring {', '.join(kept)}")  # fmt: skip
         config = validate_config({**config.to_json_dict(), "endpoints": kept})
+    needs_mariadb = [name for name in config.base_server_names if config.registry.config(name).engine == "mariadb"]
+    if config.reads_database and needs_mariadb and not mariadb.available():
+        kept = [name for name in config.base_server_names if name not in needs_mariadb]
+        if not kept:
+            raise BenchError(mariadb.MISSING)
+        say(f"{mariadb.MISSING}: {', '.join(needs_mariadb)} left out")
+        config = validate_config({**config.to_json_dict(), "servers": kept, "frameworks": config.frameworks})
     for name in config.server_names:
         server = config.registry.config(name)
         if unserved := [endpoint for endpoint in config.endpoints if not server.answers(endpoint)]:
