@@ -12,7 +12,7 @@ from fastapi import FastAPI, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from apps import store
+from apps import orm, store
 from apps.contract import MAX_BODY_BYTES, Passenger, PassengerQuery
 from apps.fastapi_app import BODY_RESPONSES, PASSENGER, PASSENGERS, PREDICTION, Queries, new_app, predict
 from apps.model import Prediction as PredictionDict
@@ -33,14 +33,14 @@ class StoredPassenger(Base):
 async def orm_engine(app: FastAPI) -> AsyncIterator[None]:
     """One engine per worker process."""
     url = store.database_url()
-    engine = create_async_engine(store.orm_url(url, asynchronous=True), **store.ASYNC_ORM_ENGINE) if url else None
+    engine = create_async_engine(orm.orm_url(url, asynchronous=True), **orm.ASYNC_ORM_ENGINE) if url else None
     app.state.sessions = async_sessionmaker(engine) if engine else None
     yield
     if engine is not None:
         await engine.dispose()
 
 
-app = new_app(orm_engine, store.ASYNC_ORM_DOWN)
+app = new_app(orm_engine, orm.ASYNC_ORM_DOWN)
 
 
 @app.get("/predict", response_model=None, responses=PREDICTION)
@@ -59,7 +59,7 @@ async def read(request: Request, ids: list[int]) -> list[dict[str, int]]:
     if sessions is None:
         raise store.UNAVAILABLE
     async with sessions() as session:
-        return [store.prediction(i, store.row_of(await session.get(StoredPassenger, i)), predict) for i in ids]
+        return [store.prediction(i, orm.row_of(await session.get(StoredPassenger, i)), predict) for i in ids]
 
 
 @app.get("/passengers/{passenger_id}/prediction", response_model=None, responses=PASSENGER)

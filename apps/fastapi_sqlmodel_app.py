@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Query
 from sqlmodel import Field, Session, SQLModel, create_engine
 
-from apps import store
+from apps import orm, store
 from apps.contract import MAX_BODY_BYTES, Passenger, PassengerQuery
 from apps.fastapi_app import BODY_RESPONSES, PASSENGER, PASSENGERS, PREDICTION, Queries, new_app, predict
 from apps.model import Prediction as PredictionDict
@@ -25,7 +25,7 @@ class StoredPassenger(SQLModel, table=True):
 
 
 url = store.database_url()
-engine = create_engine(store.orm_url(url), **store.ORM_ENGINE) if url else None  # one per worker process
+engine = create_engine(orm.orm_url(url), **orm.ORM_ENGINE) if url else None  # one per worker process
 
 
 def get_session() -> Iterator[Session]:
@@ -36,7 +36,7 @@ def get_session() -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
-app = new_app(None, store.ORM_DOWN)
+app = new_app(None, orm.ORM_DOWN)
 
 
 @app.get("/predict", response_model=None, responses=PREDICTION)
@@ -52,7 +52,7 @@ def predict_from_body(passenger: Passenger) -> PredictionDict:
 
 def read(session: Session, ids: list[int]) -> list[dict[str, int]]:
     passengers = [session.get(StoredPassenger, i) for i in ids]
-    return [store.prediction(i, store.row_of(p), predict) for i, p in zip(ids, passengers, strict=True)]
+    return [store.prediction(i, orm.row_of(p), predict) for i, p in zip(ids, passengers, strict=True)]
 
 
 @app.get("/passengers/{passenger_id}/prediction", response_model=None, responses=PASSENGER)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from apps import store
+from apps import orm, store
 from apps.flask_base import new_app, predict
 
 
@@ -30,12 +30,12 @@ def read(ids: list[int]) -> list[dict[str, int]]:
     if url is None:
         raise store.UNAVAILABLE
     passengers = [db.session.get(Passenger, i) for i in ids]
-    return [store.prediction(i, store.row_of(p), predict) for i, p in zip(ids, passengers, strict=True)]
+    return [store.prediction(i, orm.row_of(p), predict) for i, p in zip(ids, passengers, strict=True)]
 
 
-app = new_app(read, store.ORM_DOWN)
+app = new_app(read, orm.ORM_DOWN)
 # One engine per worker process: the app is imported in each.
 if url := store.database_url():
-    app.config["SQLALCHEMY_DATABASE_URI"] = store.orm_url(url)
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = store.ORM_ENGINE
+    app.config["SQLALCHEMY_DATABASE_URI"] = orm.orm_url(url)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = orm.ORM_ENGINE
     db.init_app(app)

@@ -2,8 +2,7 @@
 TechEmpower's rule for how many rows a request reads, and the answer made from a row.
 
 Each app reads it with its own idiomatic driver and pool (asyncpg for ``async def`` handlers, psycopg 3 for
-sync ones), or through SQLAlchemy's ORM (``ORM_ENGINE``: psycopg on PostgreSQL, PyMySQL on MariaDB; its asyncio
-extension on asyncpg). The database
+sync ones); the ORM apps' own settings are ``apps/orm.py``'s. The database
 is named by ``$TITANIC_DATABASE_URL`` (``postgresql://`` or ``mysql://``); without it the database endpoints
 answer 503.
 A passenger whose age is unknown (177 of 891) is predicted at ``UNKNOWN_AGE``, the same in every app.
@@ -17,7 +16,6 @@ from typing import Any
 
 import asyncpg
 import psycopg
-import sqlalchemy.exc
 
 from apps.contract import http_error
 from apps.model import Predictor, Sex
@@ -33,13 +31,6 @@ TIMEOUT_SECONDS = 2.0  # to connect, or to wait for a pooled connection: a datab
 ASYNCPG_POOL: dict[str, Any] = {"min_size": 0, "max_size": POOL_SIZE, "timeout": TIMEOUT_SECONDS}
 PSYCOPG_POOL: dict[str, Any] = {"min_size": 1, "max_size": POOL_SIZE, "timeout": TIMEOUT_SECONDS,
                                 "kwargs": {"autocommit": True, "connect_timeout": TIMEOUT_SECONDS}}  # fmt: skip
-# SQLAlchemy's engine for the ORM apps: its pool as large as the drivers' (no overflow), the same timeouts.
-ORM_ENGINE: dict[str, Any] = {"pool_size": POOL_SIZE, "max_overflow": 0, "pool_timeout": TIMEOUT_SECONDS,
-                              "connect_args": {"connect_timeout": int(TIMEOUT_SECONDS)}}  # fmt: skip
-ORM_DRIVERS = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql"}  # a URL's scheme -> SQLAlchemy's
-# SQLAlchemy's asyncio engine (PostgreSQL through asyncpg): the same pool; asyncpg names its connect timeout timeout.
-ASYNC_ORM_ENGINE: dict[str, Any] = {**ORM_ENGINE, "connect_args": {"timeout": TIMEOUT_SECONDS}}
-ASYNC_ORM_DRIVERS = {"postgresql": "postgresql+asyncpg"}
 # One row by its primary key; each driver's placeholder. pg_stat_statements records both as the same text.
 SELECT = "SELECT age, sex FROM passengers WHERE id = "
 ASYNCPG_SELECT = SELECT + "$1"
@@ -51,15 +42,6 @@ UNAVAILABLE = http_error(503)  # the database cannot be reached
 ASYNCPG_DOWN = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
                 asyncpg.exceptions.OperatorInterventionError)  # fmt: skip
 PSYCOPG_DOWN = psycopg.OperationalError  # psycopg_pool's PoolTimeout is one
-ORM_DOWN = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.TimeoutError)  # any driver's, wrapped; the pool's
-ASYNC_ORM_DOWN = (*ORM_DOWN, sqlalchemy.exc.InterfaceError, *ASYNCPG_DOWN)  # asyncpg's own, where not wrapped
-
-
-def orm_url(url: str, asynchronous: bool = False) -> str:
-    """The database URL with the ORM's driver named: ``postgresql+psycopg://`` or ``mysql+pymysql://``
-    (``postgresql+asyncpg://`` for the asyncio engine)."""
-    scheme, _, rest = url.partition("://")
-    return f"{(ASYNC_ORM_DRIVERS if asynchronous else ORM_DRIVERS).get(scheme, scheme)}://{rest}"
 
 
 def database_url() -> str | None:
@@ -86,11 +68,6 @@ def storable(passenger_id: int) -> int:
 def random_ids(count: int) -> list[int]:
     """``count`` distinct passenger ids, drawn at random: each is read by its own query."""
     return random.sample(range(1, PASSENGERS + 1), count)
-
-
-def row_of(found: Any) -> tuple[int | None, Sex] | None:
-    """An ORM's passenger (or None) as the row ``prediction`` takes."""
-    return None if found is None else (found.age, found.sex)
 
 
 def prediction(passenger_id: int, row: tuple[int | None, Sex] | None, predict: Predictor) -> dict[str, int]:

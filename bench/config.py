@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from apps.model import MODEL_NAMES
 from bench.closing import CloseStyle
 from bench.errors import BenchError
-from bench.registry import BUILT_IN, BUILT_IN_SERVERS, FRAMEWORKS, Registry
+from bench.registry import BUILT_IN, FRAMEWORKS, Registry
 from bench.server_configs import ENGINE_NAMES, Engine, read_toml
 from bench.versions import canonical
 from bench.workload import ENDPOINTS, WORKLOADS
@@ -30,7 +30,7 @@ CHOICES: dict[str, tuple[tuple[str, ...], str]] = {
 ADDED_IN_3 = ("claim_margin", "max_minutes")  # settings results of schema 1 and 2 did not record
 
 
-# --matrix: the default run, or a preset table of defaults.toml by that name (full: every built-in config;
+# --matrix: the default run, or a preset table of defaults.toml by that name (full: the compute workloads' configs;
 # deploy: what a data scientist would deploy to serve a model; cited: the chart's setups and the steps between them).
 MATRICES = ("default", "full", "deploy", "cited")
 Matrix = Literal["default", "full", "deploy", "cited"]
@@ -290,7 +290,7 @@ def load_config(
         settings.update(presets["quick"])
     matrix = flags.get("matrix", from_file.get("matrix"))
     if matrix == "full":
-        settings.update(presets["full"], matrix="full", servers=list(BUILT_IN_SERVERS))
+        settings.update(presets["full"], matrix="full")
         # worker counts: 1, and one per server CPU where the server has more than one
         server_cpus = flags.get("server_cpus", from_file.get("server_cpus", settings["server_cpus"]))
         settings["workers"] = sorted({1, len(set(server_cpus))})

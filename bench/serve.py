@@ -65,7 +65,9 @@ def serve(
     """Start ``spec``, print its URL once healthy, and stop every worker on SIGINT/SIGTERM. With
     ``stats_port``, also answer ``GET /stats`` there with the server's CPU seconds (for ``--server-stats``).
     Without ``database_url`` the embedded database is started first (pinned to ``database_cpus``), where the
-    passenger list is found; without either, the database endpoints answer 503 and a line says why."""
+    passenger list is found; without either, the database endpoints answer 503 and a line says why. The server's own
+    output goes to stderr: stdout carries the one line said once it is healthy (granian, for one, prints its warnings
+    on stdout), so a script reads the URL from the first line."""
     if spec.port == 0:
         spec = replace(spec, port=free_port(spec.host))
     ensure_port_free(spec.host, spec.port)  # before a database is started for nothing
@@ -79,7 +81,7 @@ def serve(
     if database_url is None and not database.passengers_csv().is_file():
         missing = f"no database: the passenger list is not at {database.passengers_csv()}"
         print(f"{missing} (set ${database.PASSENGERS_CSV_ENV}); the database endpoints answer 503", file=sys.stderr)
-        with Server(spec).start(health_timeout) as server:
+        with Server(spec, sys.stderr.buffer).start(health_timeout) as server:
             return serve_until(server, stop, stats_port)
     engine = spec.config.engine
     if database_url and engines.engine_of(database_url) != engine:
@@ -89,7 +91,10 @@ def serve(
         engines.ExistingDatabase(database_url) if database_url else
         engines.embedded(engine, database_cpus, free_port("127.0.0.1"))
     )  # fmt: skip
-    with store.start(), Server(replace(spec, database_url=store.url)).start(health_timeout) as server:
+    with (
+        store.start(),
+        Server(replace(spec, database_url=store.url), sys.stderr.buffer).start(health_timeout) as server,
+    ):
         return serve_until(server, stop, stats_port)
 
 
