@@ -204,7 +204,7 @@ def test_a_real_run_under_another_release_skips_one_that_cannot_be_installed(tmp
     own environment, and the manifest records what that environment holds."""
     done = subprocess.run(
         [sys.executable, "-m", "bench", "run", "--servers", "flask-gunicorn-sync", "--vary", "gunicorn=0.0.1,25.3.0",
-         "--endpoints", "get", "--repeats", "1", "--duration", "1", "--warmup", "0.5", "--results-dir",
+         "--endpoints", "get", "--repeats", "1", "--duration", "2", "--warmup", "1", "--results-dir",
          str(tmp_path / "results"), "--run-id", "vary", "--no-report"],
         capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
