@@ -308,12 +308,21 @@ class EmbeddedDatabase:
             last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
             raise BenchError(f"{Path(command[0]).name} failed (exit {done.returncode}): {last[0]}")
 
+    def accepts(self) -> bool:
+        """Whether the server takes a connection yet (its own database, there from its start)."""
+        with contextlib.suppress(psycopg.OperationalError):
+            psycopg.connect(server_url(self.url), connect_timeout=1).close()
+            return True
+        return False
+
+    def describe(self) -> tuple[str, dict[str, str]]:
+        return describe(self.url)
+
     def wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             self.check_alive()
-            with contextlib.suppress(psycopg.OperationalError):
-                psycopg.connect(server_url(self.url), connect_timeout=1).close()
+            if self.accepts():
                 return
             time.sleep(0.05)
         raise BenchError(f"{self.NAME} did not accept connections on port {self.port} within {START_TIMEOUT:g} s")
@@ -332,7 +341,7 @@ class EmbeddedDatabase:
         return sampling.cpu_seconds(self.tree())
 
     def record(self) -> DatabaseRecord:
-        version, settings = describe(self.url)
+        version, settings = self.describe()
         return DatabaseRecord(url=self.url, embedded=True, version=version, settings=settings, cpus=list(self.cpus),
                               user=self.user, data_directory=str(self.data), passengers=self.rows)  # fmt: skip
 

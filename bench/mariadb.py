@@ -16,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,6 @@ from apps.model import Sex
 from apps.store import PASSENGERS
 from bench.database import (
     DATABASE,
-    START_TIMEOUT,
     UNKNOWN_AGES,
     UNPRIVILEGED_USER,
     USER,
@@ -39,7 +37,6 @@ from bench.database import (
     redacted,
 )
 from bench.errors import BenchError
-from bench.results import DatabaseRecord
 from bench.servers import pinned
 from bench.versions import cache_folder
 
@@ -203,20 +200,14 @@ class EmbeddedMariaDB(EmbeddedDatabase):
             raise
         return self
 
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            self.check_alive()
-            with contextlib.suppress(pymysql.err.OperationalError):
-                connect(self.url, database=False).close()
-                return
-            time.sleep(0.05)
-        raise BenchError(f"{self.NAME} did not accept connections on port {self.port} within {START_TIMEOUT:g} s")
+    def accepts(self) -> bool:
+        with contextlib.suppress(pymysql.err.OperationalError):
+            connect(self.url, database=False).close()
+            return True
+        return False
+
+    def describe(self) -> tuple[str, dict[str, str]]:
+        return describe(self.url)
 
     def reads(self) -> int | None:
         return query_count(self.url)
-
-    def record(self) -> DatabaseRecord:
-        version, settings = describe(self.url)
-        return DatabaseRecord(url=self.url, embedded=True, version=version, settings=settings, cpus=list(self.cpus),
-                              user=self.user, data_directory=str(self.data), passengers=self.rows)  # fmt: skip
